@@ -1,0 +1,72 @@
+// Settings: defaults <- config file (key = value lines, # comments) <- PAM
+// arguments (key=value or bare flags). Every key is validated; an unknown
+// key, a duplicate, a bad value or an out-of-range number is an error that
+// names the key and, for the file, the line. Never a silent default.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/otp.h"
+#include "core/result.h"
+
+namespace totp {
+
+constexpr const char* kDefaultConfigPath = "/etc/security/pam_totp.conf";
+constexpr const char* kDefaultStateDir = "/var/lib/pam_totp";
+constexpr const char* kDefaultKeyFile = "/etc/security/pam_totp.key";
+constexpr const char* kDefaultPrompt = "Verification code: ";
+constexpr std::size_t kMaxConfigSize = 64 * 1024;
+constexpr std::size_t kMaxConfigLine = 1024;
+
+struct Settings {
+  std::string state_dir = kDefaultStateDir;  // absolute path
+  std::string key_file = kDefaultKeyFile;    // absolute path
+  int window = 1;                            // 0..10 steps either side
+  OtpParams otp;                             // digits/period/algorithm for new enrolments
+  std::string issuer;                        // empty: use the host name
+  bool nullok = false;
+  bool debug = false;
+  // lockout, pam_faillock's names and meanings
+  int deny = 5;             // 0 disables lockout; 1..1000
+  int unlock_time = 600;    // seconds, 0 = until root unlocks; max 1 year
+  int fail_interval = 900;  // seconds, 1..1 year
+  // module only (accepted in the file too)
+  bool use_first_pass = false;
+  bool try_first_pass = false;
+  bool forward_pass = false;
+  std::string prompt = kDefaultPrompt;  // printable, <= 128 bytes
+};
+
+// One setting: key and value as text. `where` prefixes messages, e.g.
+// "/etc/security/pam_totp.conf:12" or "PAM argument".
+Status apply_setting(Settings& s, std::string_view key, std::optional<std::string_view> value,
+                     std::string_view where);
+
+// Parses config file text (already read) on top of `s`. `origin` is the path
+// used in messages. Duplicate keys, NUL, control bytes other than tab,
+// non-UTF-8, lines over kMaxConfigLine and text over kMaxConfigSize are errors.
+Status parse_config_text(Settings& s, std::string_view text, std::string_view origin);
+
+// Applies PAM module arguments ("key=value" or bare "nullok") on top of `s`.
+// `config=PATH` is skipped here (see load_settings). Duplicates are errors.
+Status apply_pam_args(Settings& s, std::span<const std::string_view> args);
+
+// The full chain for the module and the tool. `config_path` nullopt means
+// kDefaultConfigPath, where a missing file means defaults; a path that was
+// named explicitly must exist. The file must be a regular file, not a
+// symlink, owned by root or the caller's euid and not writable by group or
+// others. For the module, the PAM args may contain config=PATH.
+Result<Settings> load_settings(std::optional<std::string> config_path, std::span<const std::string_view> pam_args);
+
+// Every key apply_setting accepts (docs and tests check the man page lists them).
+std::vector<std::string> known_setting_names();
+
+// Issuer to show: settings.issuer, else the host name, else "pam_totp".
+std::string effective_issuer(const Settings& s);
+
+}  // namespace totp

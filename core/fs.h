@@ -1,0 +1,84 @@
+// File helpers for root-owned state: fds as RAII values, opens that refuse
+// symlinks and wrong owners/modes, atomic replacement, and flock locks.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+#include "core/secure_bytes.h"
+
+namespace totp {
+
+class UniqueFd {
+ public:
+  UniqueFd() noexcept = default;
+  explicit UniqueFd(int fd) noexcept : fd_(fd) {}
+  ~UniqueFd();
+  UniqueFd(UniqueFd&& o) noexcept : fd_(o.release()) {}
+  UniqueFd& operator=(UniqueFd&& o) noexcept;
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  int get() const noexcept { return fd_; }
+  bool valid() const noexcept { return fd_ >= 0; }
+  int release() noexcept { int f = fd_; fd_ = -1; return f; }
+  void reset(int fd = -1) noexcept;
+
+ private:
+  int fd_ = -1;
+};
+
+// What an opened file or directory must look like.
+struct Ownership {
+  uid_t owner = 0;             // required st_uid
+  mode_t forbidden = 077;      // mode bits that must be clear
+};
+
+// Opens a directory (O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC) and checks it is a
+// directory with the required owner and no forbidden mode bits.
+Result<UniqueFd> open_dir_checked(const std::string& path, const Ownership& own);
+
+// Opens `name` inside `dirfd` read-only (or read-write) with
+// O_NOFOLLOW|O_CLOEXEC, then fstat: regular file, owner, forbidden bits,
+// size <= max_size. Missing file -> Errc::not_found; symlink, wrong type,
+// owner or mode -> Errc::permission; too big -> Errc::too_large.
+Result<UniqueFd> open_file_checked(int dirfd, const std::string& name, const Ownership& own,
+                                   std::size_t max_size, bool read_write = false);
+// Same for an absolute path (opens the parent without following the last
+// component).
+Result<UniqueFd> open_path_checked(const std::string& path, const Ownership& own, std::size_t max_size);
+
+// Reads the whole file from offset 0 (at most max_size bytes; more -> too_large).
+Result<SecureBytes> read_all(int fd, std::size_t max_size);
+// EINTR-safe full write / pwrite.
+Status write_all(int fd, std::span<const std::uint8_t> data);
+Status pwrite_all(int fd, std::span<const std::uint8_t> data, off_t offset);
+
+// Atomic replace of dirfd/name: create a temp file in the same directory
+// (O_EXCL|O_NOFOLLOW, `mode`), write, fsync, rename over `name`, fsync the
+// directory. On any failure the temp file is removed and `name` is intact.
+Status atomic_replace(int dirfd, const std::string& name, std::span<const std::uint8_t> data, mode_t mode);
+
+// flock(2) held for the lifetime of the object; EINTR-safe.
+class FileLock {
+ public:
+  enum class Kind { shared, exclusive };
+  static Result<FileLock> acquire(UniqueFd fd, Kind kind);
+  FileLock(FileLock&&) noexcept = default;
+  FileLock& operator=(FileLock&&) noexcept = default;
+  ~FileLock();
+  int fd() const noexcept { return fd_.get(); }
+
+ private:
+  explicit FileLock(UniqueFd fd) noexcept : fd_(std::move(fd)) {}
+  UniqueFd fd_;
+};
+
+// "strerror(errno)"-style text for messages (thread-safe).
+std::string errno_text(int err);
+
+}  // namespace totp

@@ -1,0 +1,82 @@
+// The per-user state store: one file per user in state_dir, root-owned 0600
+// in a root-owned 0700 directory. Readers and writers go through here only.
+//
+// File layout (format version 1), all integers little endian:
+//   header   magic "PAMTOTP\0" (8) | version u16 | reserved u16 | key id (8)
+//            | enrolment blob length u32
+//   enrolment blob  = seal(AAD = header || "enrolment" || user, enrolment)
+//   ledger slot A   = seal(AAD = header || "ledger" || slot || user || enrolment tag, seq u64 || ledger)
+//   ledger slot B   = same, other slot
+// A login updates only the ledger: the older slot is overwritten in place
+// (pwrite + fdatasync), so a crash leaves the other slot intact and the
+// newest valid slot wins. Anything else (enrol, recovery code used, regen,
+// remove) rewrites the whole file with atomic_replace. Both happen under a
+// per-user lock file (state_dir/.lock.<user>) that is never renamed, so the
+// lock holds across the rename.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/fs.h"
+#include "core/key.h"
+#include "core/record.h"
+#include "core/result.h"
+
+namespace totp {
+
+constexpr std::size_t kMaxUserNameSize = 64;
+constexpr std::size_t kMaxStateFileSize = 16 * 1024;
+
+// A user name that may become a file name: 1..64 bytes of [A-Za-z0-9._-],
+// not starting with '.' or '-', not "." or "..". Errc::invalid_argument with
+// a reason otherwise.
+Status validate_user_name(std::string_view user);
+
+class Store {
+ public:
+  // Opens state_dir (must exist, be a directory owned by `owner`, mode
+  // without group/other bits) and remembers the key. `owner` is 0 in
+  // production; tests that run unprivileged pass their own uid.
+  static Result<Store> open(const std::string& state_dir, MasterKey key, uid_t owner = 0);
+
+  // Reads without locking or writing. nullopt when the user has no file.
+  // Every failure to open or authenticate is an error with its reason.
+  Result<std::optional<Record>> load(std::string_view user) const;
+
+  // What an update callback asks for.
+  enum class Write { nothing, ledger_only, everything, remove };
+  using Mutator = std::function<Result<Write>(std::optional<Record>& record)>;
+
+  // Locked read-modify-write: takes the user's lock, reads the record
+  // (nullopt if none), calls `mutate`, writes what it asked for (durably:
+  // fdatasync / fsync before returning), releases. `mutate` may create a
+  // record (set it and return everything) or return remove.
+  Status update(std::string_view user, const Mutator& mutate);
+
+  const std::string& state_dir() const noexcept { return state_dir_; }
+
+  Store(Store&&) noexcept = default;
+  Store& operator=(Store&&) noexcept = default;
+
+ private:
+  Store(std::string dir, UniqueFd dirfd, MasterKey key, uid_t owner);
+  std::string state_dir_;
+  UniqueFd dirfd_;
+  MasterKey key_;
+  uid_t owner_ = 0;
+};
+
+// `totp-setup init`: creates the master key (32 random bytes, 0600) and the
+// state directory (0700), both root-owned; changes nothing that exists.
+// Problems with what exists (wrong mode/owner, symlink) are reported as
+// errors, not fixed. `report` gets one line per action ("created ...",
+// "kept ...").
+Status initialize(const std::string& key_file, const std::string& state_dir,
+                  const std::function<void(const std::string&)>& report);
+
+}  // namespace totp

@@ -1,0 +1,1 @@
+# setup_tool: rules pending
