@@ -1,1 +1,2 @@
-# bench: rules pending
+# benchmarks
+include $(srcdir)/bench/state.mk

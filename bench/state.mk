@@ -1,0 +1,1 @@
+# state benchmark rules (owned by the state work)
