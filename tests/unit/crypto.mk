@@ -1,6 +1,17 @@
-# Crypto core unit tests (base32, otp, uri, recovery, secure_bytes) and the
-# oathtool cross-check.
-check_PROGRAMS += tests/unit/otp_code
+# Crypto core unit tests (secure_bytes, base32, otp, uri, recovery) and the
+# oathtool cross-check of our TOTP codes.
+check_PROGRAMS += tests/unit/test_otp tests/unit/test_recovery tests/unit/otp_code
+TESTS += tests/unit/test_otp tests/unit/test_recovery
+
+tests_unit_test_otp_SOURCES = tests/unit/test_otp.cc
+tests_unit_test_otp_CXXFLAGS = $(TEST_UNIT_CXXFLAGS)
+tests_unit_test_otp_LDADD = $(TEST_UNIT_LIBS)
+
+tests_unit_test_recovery_SOURCES = tests/unit/test_recovery.cc
+tests_unit_test_recovery_CXXFLAGS = $(TEST_UNIT_CXXFLAGS)
+tests_unit_test_recovery_LDADD = $(TEST_UNIT_LIBS)
+
+# Test-only CLI: prints our TOTP code (secret on stdin) for the cross-check.
 tests_unit_otp_code_SOURCES = tests/unit/otp_code.cc
 tests_unit_otp_code_CXXFLAGS = $(TEST_UNIT_CXXFLAGS)
 tests_unit_otp_code_LDADD = $(TEST_UNIT_LIBS)
