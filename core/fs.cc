@@ -1,1 +1,268 @@
-// implementation pending
+// File helpers for root-owned state. Every open refuses to follow a final
+// symlink and checks what it got with fstat on the opened fd (never a
+// separate stat of the path, which could race).
+#include "core/fs.h"
+
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+namespace totp {
+
+UniqueFd::~UniqueFd() { reset(); }
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& o) noexcept {
+  if (this != &o) reset(o.release());
+  return *this;
+}
+
+void UniqueFd::reset(int fd) noexcept {
+  if (fd_ >= 0) ::close(fd_);  // close errors on a read fd are not actionable
+  fd_ = fd;
+}
+
+std::string errno_text(int err) {
+  char buf[256];
+  // GNU strerror_r returns a pointer that may or may not be buf.
+  const char* s = ::strerror_r(err, buf, sizeof buf);
+  return s != nullptr ? std::string(s) : std::string("errno ") + std::to_string(err);
+}
+
+namespace {
+
+std::string mode_text(mode_t m) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m & 07777));
+  return buf;
+}
+
+// Why an open with O_NOFOLLOW failed, as an error naming `what`.
+Error open_error(const std::string& what, int err) {
+  switch (err) {
+    case ENOENT:
+      return make_error(Errc::not_found, what + ": does not exist");
+    case ELOOP:
+      return make_error(Errc::permission, what + ": is a symbolic link (refused)");
+    case ENOTDIR:
+      return make_error(Errc::permission, what + ": is not a directory (or a path component is not)");
+    case EISDIR:
+      return make_error(Errc::permission, what + ": is a directory, expected a regular file");
+    case EACCES:
+    case EPERM:
+      return make_error(Errc::permission, what + ": permission denied");
+    default:
+      return make_error(Errc::io_error, what + ": open failed: " + errno_text(err));
+  }
+}
+
+// The owner/mode checks shared by files and directories.
+Status check_owner_mode(const struct stat& st, const std::string& what, const Ownership& own) {
+  if (st.st_uid != own.owner) {
+    return make_error(Errc::permission, what + ": wrong owner: owned by uid " + std::to_string(st.st_uid) +
+                                            ", expected uid " + std::to_string(own.owner));
+  }
+  if ((st.st_mode & own.forbidden) != 0) {
+    return make_error(Errc::permission, what + ": unsafe mode " + mode_text(st.st_mode) +
+                                            ": group/other permission bits set (forbidden " +
+                                            mode_text(own.forbidden) + ")");
+  }
+  return ok_status();
+}
+
+Result<UniqueFd> open_file_named(int dirfd, const std::string& name, const std::string& what,
+                                 const Ownership& own, std::size_t max_size, bool read_write) {
+  // O_NONBLOCK: a FIFO planted where a file should be must not hang us.
+  const int flags = (read_write ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+  UniqueFd fd(::openat(dirfd, name.c_str(), flags));
+  if (!fd.valid()) return open_error(what, errno);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return make_error(Errc::io_error, what + ": fstat failed: " + errno_text(errno));
+  if (S_ISDIR(st.st_mode)) return make_error(Errc::permission, what + ": is a directory, expected a regular file");
+  if (!S_ISREG(st.st_mode)) return make_error(Errc::permission, what + ": is not a regular file");
+  TOTP_TRY_STATUS(check_owner_mode(st, what, own));
+  if (static_cast<std::uint64_t>(st.st_size) > max_size) {
+    return make_error(Errc::too_large, what + ": file too large (" + std::to_string(st.st_size) +
+                                           " bytes, limit " + std::to_string(max_size) + ")");
+  }
+  return fd;
+}
+
+// "dir/name" split at the last slash: "/a/b" -> ("/a", "b"), "b" -> (".", "b").
+std::pair<std::string, std::string> split_path(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  if (slash == std::string::npos) return {".", path};
+  if (slash == 0) return {"/", path.substr(1)};
+  return {path.substr(0, slash), path.substr(slash + 1)};
+}
+
+}  // namespace
+
+Result<UniqueFd> open_dir_checked(const std::string& path, const Ownership& own) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) {
+    const int err = errno;
+    // With O_DIRECTORY a final symlink reports ENOTDIR; say which it was.
+    struct stat lst {};
+    if ((err == ENOTDIR || err == ELOOP) && ::lstat(path.c_str(), &lst) == 0) {
+      if (S_ISLNK(lst.st_mode)) return make_error(Errc::permission, path + ": is a symbolic link (refused)");
+      if (!S_ISDIR(lst.st_mode)) return make_error(Errc::permission, path + ": is not a directory");
+    }
+    return open_error(path, err);
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return make_error(Errc::io_error, path + ": fstat failed: " + errno_text(errno));
+  if (!S_ISDIR(st.st_mode)) return make_error(Errc::permission, path + ": is not a directory");
+  TOTP_TRY_STATUS(check_owner_mode(st, path, own));
+  return fd;
+}
+
+Result<UniqueFd> open_file_checked(int dirfd, const std::string& name, const Ownership& own,
+                                   std::size_t max_size, bool read_write) {
+  if (name.empty() || name.find('/') != std::string::npos) {
+    return make_error(Errc::invalid_argument, "file name '" + name + "' must be one path component");
+  }
+  return open_file_named(dirfd, name, name, own, max_size, read_write);
+}
+
+Result<UniqueFd> open_path_checked(const std::string& path, const Ownership& own, std::size_t max_size) {
+  if (path.empty() || path.back() == '/') return make_error(Errc::invalid_argument, "'" + path + "' is not a file path");
+  const auto [parent, name] = split_path(path);
+  UniqueFd dir(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir.valid()) {
+    const int err = errno;
+    return open_error(parent + " (directory of " + path + ")", err);
+  }
+  return open_file_named(dir.get(), name, path, own, max_size, false);
+}
+
+Result<SecureBytes> read_all(int fd, std::size_t max_size) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return make_error(Errc::io_error, "fstat failed: " + errno_text(errno));
+  const auto hinted = static_cast<std::uint64_t>(st.st_size > 0 ? st.st_size : 0);
+  if (hinted > max_size) return make_error(Errc::too_large, "file too large (" + std::to_string(hinted) + " bytes)");
+  // One byte more than expected, so that a single pread both reads
+  // everything and shows (by coming back short) that nothing follows: on a
+  // regular file a short read means end of file.
+  SecureBytes buf(static_cast<std::size_t>(hinted) + 1);
+  std::size_t got = 0;
+  for (;;) {
+    if (got == buf.size()) {
+      if (got > max_size) return make_error(Errc::too_large, "file too large (more than " + std::to_string(max_size) + " bytes)");
+      // The file grew since fstat: continue into a buffer of the cap + 1.
+      SecureBytes bigger(max_size + 1);
+      std::memcpy(bigger.data(), buf.data(), got);
+      buf = std::move(bigger);
+    }
+    const std::size_t want = buf.size() - got;
+    const ssize_t n = ::pread(fd, buf.data() + got, want, static_cast<off_t>(got));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return make_error(Errc::io_error, "read failed: " + errno_text(errno));
+    }
+    got += static_cast<std::size_t>(n);
+    if (n == 0 || static_cast<std::size_t>(n) < want) break;
+  }
+  if (got > max_size) return make_error(Errc::too_large, "file too large (more than " + std::to_string(max_size) + " bytes)");
+  buf.truncate(got);
+  return buf;
+}
+
+Status write_all(int fd, std::span<const std::uint8_t> data) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return make_error(Errc::io_error, "write failed: " + errno_text(errno));
+    }
+    if (n == 0) return make_error(Errc::io_error, "write made no progress");
+    done += static_cast<std::size_t>(n);
+  }
+  return ok_status();
+}
+
+Status pwrite_all(int fd, std::span<const std::uint8_t> data, off_t offset) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::pwrite(fd, data.data() + done, data.size() - done, offset + static_cast<off_t>(done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return make_error(Errc::io_error, "pwrite failed: " + errno_text(errno));
+    }
+    if (n == 0) return make_error(Errc::io_error, "pwrite made no progress");
+    done += static_cast<std::size_t>(n);
+  }
+  return ok_status();
+}
+
+namespace {
+
+// Removes the temp file unless disarmed (after a successful rename).
+class TempFileGuard {
+ public:
+  TempFileGuard(int dirfd, std::string name) : dirfd_(dirfd), name_(std::move(name)) {}
+  ~TempFileGuard() {
+    if (armed_) ::unlinkat(dirfd_, name_.c_str(), 0);
+  }
+  TempFileGuard(const TempFileGuard&) = delete;
+  TempFileGuard& operator=(const TempFileGuard&) = delete;
+  void disarm() noexcept { armed_ = false; }
+
+ private:
+  int dirfd_;
+  std::string name_;
+  bool armed_ = true;
+};
+
+}  // namespace
+
+Status atomic_replace(int dirfd, const std::string& name, std::span<const std::uint8_t> data, mode_t mode) {
+  if (name.empty() || name.find('/') != std::string::npos || name[0] == '.') {
+    return make_error(Errc::invalid_argument, "atomic_replace: bad file name '" + name + "'");
+  }
+  // Temp names start with '.', which no user name may: they never collide
+  // with a state file, and a random suffix keeps them unguessable.
+  unsigned char rnd[8];
+  if (RAND_bytes(rnd, sizeof rnd) != 1) return make_error(Errc::crypto_error, "RAND_bytes failed");
+  std::string tmp = "." + name + ".tmp.";
+  static const char kHex[] = "0123456789abcdef";
+  for (unsigned char b : rnd) {
+    tmp.push_back(kHex[b >> 4]);
+    tmp.push_back(kHex[b & 15]);
+  }
+  UniqueFd fd(::openat(dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
+  if (!fd.valid()) return make_error(Errc::io_error, "cannot create temp file for " + name + ": " + errno_text(errno));
+  TempFileGuard guard(dirfd, tmp);
+  // The umask may have cut bits from `mode`; set exactly what was asked.
+  if (::fchmod(fd.get(), mode) != 0) return make_error(Errc::io_error, "fchmod " + tmp + ": " + errno_text(errno));
+  if (auto st = write_all(fd.get(), data); !st.ok()) return make_error(Errc::io_error, name + ": " + st.error().message);
+  if (::fsync(fd.get()) != 0) return make_error(Errc::io_error, "fsync " + tmp + ": " + errno_text(errno));
+  if (::renameat(dirfd, tmp.c_str(), dirfd, name.c_str()) != 0) {
+    return make_error(Errc::io_error, "rename to " + name + ": " + errno_text(errno));
+  }
+  guard.disarm();
+  if (::fsync(dirfd) != 0) return make_error(Errc::io_error, "fsync of directory after replacing " + name + ": " + errno_text(errno));
+  return ok_status();
+}
+
+Result<FileLock> FileLock::acquire(UniqueFd fd, Kind kind) {
+  if (!fd.valid()) return make_error(Errc::invalid_argument, "lock: invalid fd");
+  const int op = kind == Kind::exclusive ? LOCK_EX : LOCK_SH;
+  while (::flock(fd.get(), op) != 0) {
+    if (errno == EINTR) continue;
+    return make_error(Errc::busy, "flock failed: " + errno_text(errno));
+  }
+  return FileLock(std::move(fd));
+}
+
+FileLock::~FileLock() {
+  if (fd_.valid()) ::flock(fd_.get(), LOCK_UN);
+}
+
+}  // namespace totp

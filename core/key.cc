@@ -1,1 +1,107 @@
-// implementation pending
+// The master key file: created once from the CSPRNG, then only read. Loading
+// checks everything about the file before trusting a byte of it.
+#include "core/key.h"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+
+#include "core/fs.h"
+
+namespace totp {
+
+Status random_bytes(std::span<std::uint8_t> out) {
+  if (out.empty()) return ok_status();
+  if (out.size() > static_cast<std::size_t>(INT_MAX)) return make_error(Errc::invalid_argument, "random_bytes: request too large");
+  if (RAND_bytes(out.data(), static_cast<int>(out.size())) != 1) {
+    return make_error(Errc::crypto_error, "RAND_bytes failed (OS random generator unavailable)");
+  }
+  return ok_status();
+}
+
+KeyId key_id_of(const SecureBytes& key) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  KeyId id{};
+  // SHA-256 of 32 bytes cannot fail short of memory exhaustion; on failure
+  // the id stays zero, which matches no real key id (and so fails closed).
+  if (EVP_Digest(key.data(), key.size(), digest, &len, EVP_sha256(), nullptr) == 1 && len >= kKeyIdSize) {
+    std::memcpy(id.data(), digest, kKeyIdSize);
+  }
+  cleanse(digest, sizeof digest);
+  return id;
+}
+
+Result<MasterKey> load_master_key(const std::string& path, uid_t expected_owner) {
+  // A generous size cap only to bound the read; the exact length is checked
+  // below with its own message.
+  auto fd = open_path_checked(path, Ownership{expected_owner, 077}, 1 << 20);
+  if (!fd) return make_error(fd.error().code, "master key " + fd.error().message);
+  struct stat st {};
+  if (::fstat(fd->get(), &st) != 0) return make_error(Errc::io_error, "master key " + path + ": fstat: " + errno_text(errno));
+  if (st.st_size != static_cast<off_t>(kMasterKeySize)) {
+    return make_error(Errc::parse_error, "master key " + path + ": wrong length " + std::to_string(st.st_size) +
+                                             " bytes, expected " + std::to_string(kMasterKeySize));
+  }
+  auto bytes = read_all(fd->get(), kMasterKeySize);
+  if (!bytes) return make_error(bytes.error().code, "master key " + path + ": " + bytes.error().message);
+  if (bytes->size() != kMasterKeySize) {
+    return make_error(Errc::parse_error, "master key " + path + ": wrong length " + std::to_string(bytes->size()) +
+                                             " bytes, expected " + std::to_string(kMasterKeySize));
+  }
+  MasterKey key;
+  key.id = key_id_of(*bytes);
+  key.bytes = std::move(*bytes);
+  return key;
+}
+
+Result<MasterKey> create_master_key(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!fd.valid()) {
+    const int err = errno;
+    if (err == EEXIST) return make_error(Errc::invalid_argument, "master key " + path + ": already exists (not overwritten)");
+    if (err == ENOENT) return make_error(Errc::not_found, "master key " + path + ": parent directory does not exist");
+    return make_error(err == EACCES || err == EPERM ? Errc::permission : Errc::io_error,
+                      "master key " + path + ": cannot create: " + errno_text(err));
+  }
+  // From here on a failure must not leave a half-written key behind.
+  bool keep = false;
+  struct Unlinker {
+    const std::string& p;
+    bool& keep;
+    ~Unlinker() {
+      if (!keep) ::unlink(p.c_str());
+    }
+  } unlinker{path, keep};
+
+  if (::fchmod(fd.get(), 0600) != 0) return make_error(Errc::io_error, "master key " + path + ": fchmod: " + errno_text(errno));
+  // root:root when we are root; an unprivileged caller (tests) keeps its own ids.
+  if (::geteuid() == 0 && ::fchown(fd.get(), 0, 0) != 0) {
+    return make_error(Errc::io_error, "master key " + path + ": fchown: " + errno_text(errno));
+  }
+  MasterKey key;
+  key.bytes = SecureBytes(kMasterKeySize);
+  TOTP_TRY_STATUS(random_bytes(key.bytes.span()));
+  if (auto st = write_all(fd.get(), key.bytes.span()); !st) {
+    return make_error(Errc::io_error, "master key " + path + ": " + st.error().message);
+  }
+  if (::fsync(fd.get()) != 0) return make_error(Errc::io_error, "master key " + path + ": fsync: " + errno_text(errno));
+  // Make the new directory entry durable too.
+  const auto slash = path.find_last_of('/');
+  const std::string parent = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  UniqueFd dir(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir.valid() || ::fsync(dir.get()) != 0) {
+    return make_error(Errc::io_error, "master key " + path + ": fsync of " + parent + ": " + errno_text(errno));
+  }
+  key.id = key_id_of(key.bytes);
+  keep = true;
+  return key;
+}
+
+}  // namespace totp

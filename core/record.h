@@ -57,4 +57,23 @@ constexpr std::size_t kLedgerPlainSize = 128;
 
 Record clone_record(const Record& r);
 
+// Format details (format version 1). The enrolment plaintext is
+//   version u8 | state u8 | algorithm u8 | digits u8 | period u16 | created i64
+//   | secret length u8 | secret | recovery salt (16) | hash count u8 | hashes (32 each)
+// and the ledger plaintext is exactly kLedgerPlainSize bytes:
+//   version u8 | flags u8 (bit 0: last_used_step present) | last_used_step u64
+//   | fail_count u32 | first_fail_time i64 | locked_until i64 | last_login_time i64
+//   | rhost length u8 | rhost (64, zero padded) | zero padding
+// Times are never negative; serialisation clamps a negative time to 0, cuts
+// the rhost to kMaxRhostSize and turns non-printable bytes into '?'.
+constexpr std::uint8_t kEnrolmentFormatVersion = 1;
+constexpr std::uint8_t kLedgerFormatVersion = 1;
+constexpr std::size_t kMaxEnrolmentPlainSize =
+    15 + kMaxSecretSize + kRecoverySaltSize + 1 + kMaxRecoveryCodes * kRecoveryHashSize;
+
+// Checks every field of an enrolment against the caps the parser enforces
+// (secret size, algorithm, digits, period, state, hash count). The store
+// refuses to write an enrolment that would not parse back.
+Status validate_enrolment(const Enrolment& e);
+
 }  // namespace totp

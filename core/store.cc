@@ -1,1 +1,383 @@
-// implementation pending
+// The per-user state store (layout and guarantees in store.h).
+//
+// Why two ledger slots: a login must write durably and fast. Rewriting the
+// whole file (temp + fsync + rename + directory fsync) costs about four
+// times a single pwrite + fdatasync. Writing the older slot in place keeps
+// the newer one intact whatever happens to the write, so the newest slot that
+// authenticates is always a complete, earlier-or-current ledger.
+#include "core/store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+#include "core/byte_io.h"
+#include "core/vault.h"
+
+namespace totp {
+
+namespace {
+
+constexpr std::array<std::uint8_t, 8> kMagic = {'P', 'A', 'M', 'T', 'O', 'T', 'P', 0};
+constexpr std::size_t kMinEnrolmentBlob = kSealOverhead + 1;
+constexpr std::size_t kMaxEnrolmentBlob = kSealOverhead + kMaxEnrolmentPlainSize;
+constexpr char kEnrolmentLabel[] = "enrolment";
+constexpr char kLedgerLabel[] = "ledger";
+const std::string kLockPrefix = ".lock.";
+
+static_assert(kStateHeaderSize == 8 + 2 + 2 + kKeyIdSize + 4);
+static_assert(kStateHeaderSize + kMaxEnrolmentBlob + 2 * kLedgerSlotSize <= kMaxStateFileSize);
+
+// Associated data, built on the stack: header || label || [slot] || len(user) || user || [enrolment tag].
+class Aad {
+ public:
+  Aad(std::span<const std::uint8_t> header, std::string_view label, int slot, std::string_view user,
+      std::span<const std::uint8_t> enrolment_tag) {
+    put(header);
+    put(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(label.data()), label.size()));
+    if (slot >= 0) buf_[len_++] = static_cast<std::uint8_t>('A' + slot);
+    buf_[len_++] = static_cast<std::uint8_t>(user.size());
+    put(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(user.data()), user.size()));
+    put(enrolment_tag);
+  }
+  std::span<const std::uint8_t> span() const noexcept { return {buf_.data(), len_}; }
+
+ private:
+  void put(std::span<const std::uint8_t> b) noexcept {
+    // Inputs are bounded by the caller (validated user name, fixed header);
+    // the check only keeps a future mistake from overflowing.
+    const std::size_t n = b.size() <= buf_.size() - len_ ? b.size() : buf_.size() - len_;
+    if (n > 0) std::memcpy(buf_.data() + len_, b.data(), n);
+    len_ += n;
+  }
+  std::array<std::uint8_t, kStateHeaderSize + 16 + 2 + kMaxUserNameSize + kTagSize> buf_{};
+  std::size_t len_ = 0;
+};
+
+std::span<const std::uint8_t> tag_of(std::span<const std::uint8_t> sealed) { return sealed.last(kTagSize); }
+
+std::array<std::uint8_t, kStateHeaderSize> make_header(const KeyId& id, std::size_t enrolment_blob_len) {
+  std::array<std::uint8_t, kStateHeaderSize> h{};
+  ByteWriter w(h);
+  w.bytes(kMagic);
+  w.u16(kStateFormatVersion);
+  w.u16(0);
+  w.bytes(id);
+  w.u32(static_cast<std::uint32_t>(enrolment_blob_len));
+  return h;
+}
+
+Result<std::vector<std::uint8_t>> seal_slot(const MasterKey& key, std::span<const std::uint8_t> header, int slot,
+                                            std::string_view user, std::span<const std::uint8_t> enrolment_tag,
+                                            std::uint64_t seq, const Ledger& ledger) {
+  SecureBytes plain(kLedgerSlotPlainSize);
+  ByteWriter w(plain.span());
+  w.u64(seq);
+  const SecureBytes l = serialize_ledger(ledger);
+  w.bytes(l.span());
+  if (!w.done()) return make_error(Errc::crypto_error, "ledger slot: internal size mismatch");
+  return seal(key, Aad(header, kLedgerLabel, slot, user, enrolment_tag).span(), plain.span());
+}
+
+struct SlotContent {
+  std::uint64_t seq = 0;
+  Ledger ledger;
+};
+
+Result<SlotContent> open_slot(const MasterKey& key, const StateLayout& layout, int slot, std::string_view user) {
+  auto plain = unseal(key, Aad(layout.header, kLedgerLabel, slot, user, tag_of(layout.enrolment)).span(),
+                      layout.slots[slot]);
+  if (!plain) return plain.error();
+  SpanReader r(plain->span());
+  SlotContent c;
+  c.seq = r.u64();
+  auto ledger = parse_ledger(r.bytes(r.remaining()));
+  if (!r.done() || !ledger) return make_error(Errc::tampered, "ledger slot authenticated but does not parse");
+  c.ledger = std::move(*ledger);
+  return c;
+}
+
+Status check_user(std::string_view user) { return validate_user_name(user); }
+
+}  // namespace
+
+Status validate_user_name(std::string_view user) {
+  if (user.empty()) return make_error(Errc::invalid_argument, "empty user name");
+  if (user.size() > kMaxUserNameSize) {
+    return make_error(Errc::invalid_argument, "user name longer than " + std::to_string(kMaxUserNameSize) + " bytes");
+  }
+  if (user[0] == '.' || user[0] == '-') return make_error(Errc::invalid_argument, "user name starts with '.' or '-'");
+  for (char c : user) {
+    const bool good = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                      c == '_' || c == '-';
+    if (!good) return make_error(Errc::invalid_argument, "user name contains a character outside [A-Za-z0-9._-]");
+  }
+  return ok_status();
+}
+
+Result<StateLayout> parse_state_layout(std::span<const std::uint8_t> file) {
+  if (file.size() > kMaxStateFileSize) return make_error(Errc::too_large, "state file too large");
+  if (file.size() < kStateHeaderSize) return make_error(Errc::tampered, "state file truncated (no complete header)");
+  SpanReader r(file);
+  StateLayout l;
+  auto magic = r.bytes(kMagic.size());
+  l.version = r.u16();
+  const std::uint16_t reserved = r.u16();
+  r.copy_to(l.key_id);
+  const std::uint32_t enrolment_len = r.u32();
+  if (!r.ok()) return make_error(Errc::tampered, "state file truncated (no complete header)");
+  if (std::memcmp(magic.data(), kMagic.data(), kMagic.size()) != 0) {
+    return make_error(Errc::tampered, "not a pam_totp state file (bad magic)");
+  }
+  if (l.version != kStateFormatVersion) {
+    return make_error(Errc::unsupported, "unsupported state format version " + std::to_string(l.version));
+  }
+  if (reserved != 0) return make_error(Errc::tampered, "reserved header field is not zero");
+  if (enrolment_len < kMinEnrolmentBlob || enrolment_len > kMaxEnrolmentBlob) {
+    return make_error(Errc::tampered, "enrolment length " + std::to_string(enrolment_len) + " out of range");
+  }
+  const std::size_t expected = kStateHeaderSize + enrolment_len + 2 * kLedgerSlotSize;
+  if (file.size() < expected) {
+    return make_error(Errc::tampered, "state file truncated (" + std::to_string(file.size()) + " of " +
+                                          std::to_string(expected) + " bytes)");
+  }
+  if (file.size() > expected) return make_error(Errc::tampered, "state file has trailing data");
+  l.header = file.first(kStateHeaderSize);
+  l.enrolment = r.bytes(enrolment_len);
+  l.slot_offset[0] = r.position();
+  l.slots[0] = r.bytes(kLedgerSlotSize);
+  l.slot_offset[1] = r.position();
+  l.slots[1] = r.bytes(kLedgerSlotSize);
+  if (!r.done()) return make_error(Errc::tampered, "state file layout inconsistent");
+  return l;
+}
+
+Result<DecodedState> decode_state_file(const MasterKey& key, std::string_view user, std::span<const std::uint8_t> file) {
+  TOTP_TRY_STATUS(check_user(user));
+  auto layout = parse_state_layout(file);
+  if (!layout) return layout.error();
+  if (layout->key_id != key.id) {
+    return make_error(Errc::unsupported, "state file sealed with an unknown key id (not the current master key)");
+  }
+  auto plain = unseal(key, Aad(layout->header, kEnrolmentLabel, -1, user, {}).span(), layout->enrolment);
+  if (!plain) {
+    if (plain.error().code == Errc::tampered) {
+      return make_error(Errc::tampered, "enrolment authentication failed (tampered, truncated or another user's file)");
+    }
+    return plain.error();
+  }
+  auto enrolment = parse_enrolment(plain->span());
+  if (!enrolment) return make_error(Errc::tampered, "enrolment authenticated but does not parse: " + enrolment.error().message);
+
+  auto a = open_slot(key, *layout, 0, user);
+  auto b = open_slot(key, *layout, 1, user);
+  if (!a && !b) return make_error(Errc::tampered, "no ledger slot authenticates (tampered file)");
+  // Newest valid slot wins; on a tie (after a full rewrite) slot A.
+  const int current = !a ? 1 : (!b ? 0 : (b->seq > a->seq ? 1 : 0));
+  DecodedState d;
+  d.record.enrolment = std::move(*enrolment);
+  d.current_slot = current;
+  auto& slot = current == 0 ? a : b;
+  d.seq = slot->seq;
+  d.record.ledger = std::move(slot->ledger);
+  return d;
+}
+
+Result<std::vector<std::uint8_t>> encode_state_file(const MasterKey& key, std::string_view user, const Record& record,
+                                                    std::uint64_t seq) {
+  TOTP_TRY_STATUS(check_user(user));
+  TOTP_TRY_STATUS(validate_enrolment(record.enrolment));
+  const SecureBytes enrolment = serialize_enrolment(record.enrolment);
+  const auto header = make_header(key.id, enrolment.size() + kSealOverhead);
+  auto enrolment_blob = seal(key, Aad(header, kEnrolmentLabel, -1, user, {}).span(), enrolment.span());
+  if (!enrolment_blob) return enrolment_blob.error();
+  std::vector<std::uint8_t> file;
+  file.reserve(kStateHeaderSize + enrolment_blob->size() + 2 * kLedgerSlotSize);
+  file.insert(file.end(), header.begin(), header.end());
+  file.insert(file.end(), enrolment_blob->begin(), enrolment_blob->end());
+  for (int slot = 0; slot < 2; ++slot) {
+    auto sealed = seal_slot(key, header, slot, user, tag_of(*enrolment_blob), seq, record.ledger);
+    if (!sealed) return sealed.error();
+    file.insert(file.end(), sealed->begin(), sealed->end());
+  }
+  return file;
+}
+
+Store::Store(std::string dir, UniqueFd dirfd, MasterKey key, uid_t owner)
+    : state_dir_(std::move(dir)), dirfd_(std::move(dirfd)), key_(std::move(key)), owner_(owner) {}
+
+Result<Store> Store::open(const std::string& state_dir, MasterKey key, uid_t owner) {
+  if (key.bytes.size() != kMasterKeySize) return make_error(Errc::invalid_argument, "master key has the wrong size");
+  auto dir = open_dir_checked(state_dir, Ownership{owner, 077});
+  if (!dir) return make_error(dir.error().code, "state directory " + dir.error().message);
+  return Store(state_dir, std::move(*dir), std::move(key), owner);
+}
+
+namespace {
+
+// "state_dir/user: why" (user names are validated, so safe to log).
+Error about(const std::string& dir, std::string_view user, const Error& e) {
+  return make_error(e.code, dir + "/" + std::string(user) + ": " + e.message);
+}
+
+}  // namespace
+
+Result<std::optional<Record>> Store::load(std::string_view user) const {
+  TOTP_TRY_STATUS(check_user(user));
+  const std::string name(user);
+  auto fd = open_file_checked(dirfd_.get(), name, Ownership{owner_, 077}, kMaxStateFileSize);
+  if (!fd) {
+    if (fd.error().code == Errc::not_found) return std::optional<Record>();
+    return make_error(fd.error().code, state_dir_ + "/" + fd.error().message);
+  }
+  auto bytes = read_all(fd->get(), kMaxStateFileSize);
+  if (!bytes) return about(state_dir_, user, bytes.error());
+  auto decoded = decode_state_file(key_, user, bytes->span());
+  if (!decoded) return about(state_dir_, user, decoded.error());
+  return std::optional<Record>(std::move(decoded->record));
+}
+
+Status Store::update(std::string_view user, const Mutator& mutate) {
+  TOTP_TRY_STATUS(check_user(user));
+  const std::string name(user);
+  const Ownership own{owner_, 077};
+
+  // The lock file is never renamed or removed, so a writer that waited for
+  // it always locks the same inode as the one holding it.
+  const std::string lock_name = kLockPrefix + name;
+  UniqueFd lock_fd(::openat(dirfd_.get(), lock_name.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600));
+  if (!lock_fd.valid()) {
+    const int err = errno;
+    return make_error(err == ELOOP ? Errc::permission : Errc::io_error,
+                      state_dir_ + "/" + lock_name + ": cannot open lock file: " + errno_text(err));
+  }
+  struct stat lst {};
+  if (::fstat(lock_fd.get(), &lst) != 0) return make_error(Errc::io_error, state_dir_ + "/" + lock_name + ": fstat: " + errno_text(errno));
+  if (!S_ISREG(lst.st_mode) || lst.st_uid != owner_ || (lst.st_mode & 077) != 0) {
+    return make_error(Errc::permission, state_dir_ + "/" + lock_name + ": lock file has the wrong type, owner or mode");
+  }
+  auto lock = FileLock::acquire(std::move(lock_fd), FileLock::Kind::exclusive);
+  if (!lock) return make_error(lock.error().code, state_dir_ + "/" + lock_name + ": " + lock.error().message);
+
+  // Read the current state under the lock (read-write: a ledger update
+  // writes into this very file).
+  std::optional<Record> record;
+  std::optional<DecodedState> current;
+  UniqueFd file_fd;
+  SecureBytes file_bytes;
+  auto fd = open_file_checked(dirfd_.get(), name, own, kMaxStateFileSize, /*read_write=*/true);
+  if (fd) {
+    file_fd = std::move(*fd);
+    auto bytes = read_all(file_fd.get(), kMaxStateFileSize);
+    if (!bytes) return about(state_dir_, user, bytes.error());
+    file_bytes = std::move(*bytes);
+    auto decoded = decode_state_file(key_, user, file_bytes.span());
+    if (!decoded) return about(state_dir_, user, decoded.error());
+    record = clone_record(decoded->record);
+    current = std::move(*decoded);
+  } else if (fd.error().code != Errc::not_found) {
+    return make_error(fd.error().code, state_dir_ + "/" + fd.error().message);
+  }
+
+  auto asked = mutate(record);
+  if (!asked) return asked.error();
+  Write write = *asked;
+  if (write == Write::nothing) return ok_status();
+
+  if (write == Write::remove) {
+    if (!current) return ok_status();
+    if (::unlinkat(dirfd_.get(), name.c_str(), 0) != 0 && errno != ENOENT) {
+      return make_error(Errc::io_error, state_dir_ + "/" + name + ": unlink: " + errno_text(errno));
+    }
+    if (::fsync(dirfd_.get()) != 0) return make_error(Errc::io_error, state_dir_ + ": fsync: " + errno_text(errno));
+    return ok_status();
+  }
+
+  if (!record) {
+    return make_error(Errc::invalid_argument, state_dir_ + "/" + name + ": nothing to write (record is empty; use remove)");
+  }
+  TOTP_TRY_STATUS(validate_enrolment(record->enrolment));
+
+  if (write == Write::ledger_only) {
+    // Only valid when the enrolment on disk is the one the caller kept:
+    // otherwise the whole file is rewritten (never a lost enrolment change).
+    bool enrolment_same = false;
+    if (current) {
+      const SecureBytes before = serialize_enrolment(current->record.enrolment);
+      const SecureBytes after = serialize_enrolment(record->enrolment);
+      enrolment_same = constant_time_equal(before.span(), after.span());
+    }
+    if (!enrolment_same) write = Write::everything;
+  }
+
+  if (write == Write::ledger_only) {
+    // The layout of the bytes we decoded (we hold the lock: they are still
+    // what is on disk) says where the older slot lies.
+    auto layout = parse_state_layout(file_bytes.span());
+    if (!layout) return about(state_dir_, user, layout.error());
+    const int target = 1 - current->current_slot;
+    auto sealed = seal_slot(key_, layout->header, target, user, tag_of(layout->enrolment), current->seq + 1,
+                            record->ledger);
+    if (!sealed) return about(state_dir_, user, sealed.error());
+    TOTP_TRY_STATUS(pwrite_all(file_fd.get(), *sealed, static_cast<off_t>(layout->slot_offset[target])));
+    if (::fdatasync(file_fd.get()) != 0) {
+      return make_error(Errc::io_error, state_dir_ + "/" + name + ": fdatasync: " + errno_text(errno));
+    }
+    return ok_status();
+  }
+
+  // everything
+  const std::uint64_t seq = current ? current->seq + 1 : 1;
+  auto file = encode_state_file(key_, user, *record, seq);
+  if (!file) return about(state_dir_, user, file.error());
+  if (auto st = atomic_replace(dirfd_.get(), name, *file, 0600); !st) return about(state_dir_, user, st.error());
+  return ok_status();
+}
+
+Status initialize(const std::string& key_file, const std::string& state_dir,
+                  const std::function<void(const std::string&)>& report) {
+  // Whoever runs init owns what it creates (the tool makes sure that is
+  // root); what exists must belong to that same user.
+  const uid_t self = ::geteuid();
+  struct stat st {};
+  if (::lstat(key_file.c_str(), &st) == 0) {
+    auto key = load_master_key(key_file, self);
+    if (!key) return key.error();
+    if (report) report("kept master key " + key_file);
+  } else if (errno == ENOENT) {
+    auto key = create_master_key(key_file);
+    if (!key) return key.error();
+    if (report) report("created master key " + key_file);
+  } else {
+    return make_error(Errc::io_error, "master key " + key_file + ": " + errno_text(errno));
+  }
+
+  if (::lstat(state_dir.c_str(), &st) != 0) {
+    if (errno != ENOENT) return make_error(Errc::io_error, "state directory " + state_dir + ": " + errno_text(errno));
+    if (::mkdir(state_dir.c_str(), 0700) != 0) {
+      const int err = errno;
+      return make_error(err == ENOENT ? Errc::not_found : Errc::io_error,
+                        "state directory " + state_dir + ": cannot create: " +
+                            (err == ENOENT ? std::string("parent directory does not exist") : errno_text(err)));
+    }
+    auto dir = open_dir_checked(state_dir, Ownership{self, 077});
+    if (!dir) return make_error(dir.error().code, "state directory " + dir.error().message);
+    // The umask could only have removed bits from 0700; set it exactly.
+    if (::fchmod(dir->get(), 0700) != 0) return make_error(Errc::io_error, "state directory " + state_dir + ": fchmod: " + errno_text(errno));
+    if (self == 0 && ::fchown(dir->get(), 0, 0) != 0) {
+      return make_error(Errc::io_error, "state directory " + state_dir + ": fchown: " + errno_text(errno));
+    }
+    if (report) report("created state directory " + state_dir);
+    return ok_status();
+  }
+  auto dir = open_dir_checked(state_dir, Ownership{self, 077});
+  if (!dir) return make_error(dir.error().code, "state directory " + dir.error().message);
+  if (report) report("kept state directory " + state_dir);
+  return ok_status();
+}
+
+}  // namespace totp

@@ -18,14 +18,18 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/fs.h"
 #include "core/key.h"
 #include "core/record.h"
 #include "core/result.h"
+#include "core/vault.h"
 
 namespace totp {
 
@@ -70,6 +74,38 @@ class Store {
   MasterKey key_;
   uid_t owner_ = 0;
 };
+
+// --- The file format as pure functions (Store uses them; tests and the
+// fuzzer drive them directly). ---
+constexpr std::size_t kStateHeaderSize = 24;
+constexpr std::uint16_t kStateFormatVersion = 1;
+constexpr std::size_t kLedgerSlotPlainSize = 8 + kLedgerPlainSize;      // seq || ledger
+constexpr std::size_t kLedgerSlotSize = kSealOverhead + kLedgerSlotPlainSize;
+
+// Where each part of a state file lies; only sizes and header fields are
+// checked here (no key needed). Spans point into the parsed bytes.
+struct StateLayout {
+  std::uint16_t version = 0;
+  KeyId key_id{};
+  std::span<const std::uint8_t> header, enrolment, slots[2];
+  std::size_t slot_offset[2] = {0, 0};
+};
+// Errc::tampered (bad magic, reserved bits, truncation, length mismatch,
+// trailing data), Errc::unsupported (format version), Errc::too_large.
+Result<StateLayout> parse_state_layout(std::span<const std::uint8_t> file);
+
+struct DecodedState {
+  Record record;
+  std::uint64_t seq = 0;   // sequence number of the ledger slot in use
+  int current_slot = 0;    // 0 or 1: the slot holding `seq` (the other is older or equal)
+};
+// Decodes a whole state file for `user`: layout, key id (unsupported if it is
+// not `key`'s), enrolment and both ledger slots (tampered unless the
+// enrolment and at least one slot authenticate).
+Result<DecodedState> decode_state_file(const MasterKey& key, std::string_view user, std::span<const std::uint8_t> file);
+// A whole state file with both ledger slots carrying `seq`.
+Result<std::vector<std::uint8_t>> encode_state_file(const MasterKey& key, std::string_view user, const Record& record,
+                                                    std::uint64_t seq);
 
 // `totp-setup init`: creates the master key (32 random bytes, 0600) and the
 // state directory (0700), both root-owned; changes nothing that exists.
