@@ -1,1 +1,42 @@
-# rules pending
+# tests/pam: the module driven through libpam itself.
+# policy unit test (pure decisions)
+check_PROGRAMS += tests/pam/test_policy
+TESTS += tests/pam/test_policy
+tests_pam_test_policy_SOURCES = tests/pam/test_policy.cc
+tests_pam_test_policy_CXXFLAGS = $(TEST_UNIT_CXXFLAGS)
+tests_pam_test_policy_LDADD = $(TEST_UNIT_LIBS)
+
+# The driver: pam_start_confdir + pam_authenticate with scripted answers.
+# fake_host.cc's time()/clock_gettime()/syslog() are exported so that the
+# dlopen'ed module binds to them (test clock and syslog capture).
+check_PROGRAMS += tests/pam/pam_driver
+tests_pam_pam_driver_SOURCES = tests/pam/pam_driver.cc tests/pam/fake_host.cc
+tests_pam_pam_driver_CXXFLAGS = $(AM_CXXFLAGS) $(PAM_CFLAGS)
+tests_pam_pam_driver_LDFLAGS = $(AM_LDFLAGS) -export-dynamic
+tests_pam_pam_driver_LDADD = $(PAM_LIBS)
+
+# Enrols test users through the core APIs.
+check_PROGRAMS += tests/pam/make_user_record
+tests_pam_make_user_record_SOURCES = tests/pam/make_user_record.cc
+tests_pam_make_user_record_CXXFLAGS = $(AM_CXXFLAGS) $(CRYPTO_CFLAGS)
+tests_pam_make_user_record_LDADD = libtotpcore.la $(CRYPTO_LIBS) $(ARGON2_LIBS)
+
+# A companion module that checks PAM_AUTHTOK (stacking tests).
+check_LTLIBRARIES += tests/pam/pam_check_authtok.la
+tests_pam_pam_check_authtok_la_SOURCES = tests/pam/pam_check_authtok.cc
+tests_pam_pam_check_authtok_la_CXXFLAGS = $(AM_CXXFLAGS) $(PAM_CFLAGS)
+tests_pam_pam_check_authtok_la_LDFLAGS = $(AM_LDFLAGS) -module -avoid-version -shared -rpath /nowhere
+tests_pam_pam_check_authtok_la_LIBADD = $(PAM_LIBS)
+
+PAM_TESTS = \
+	tests/pam/login_totp.sh \
+	tests/pam/replay_race.sh \
+	tests/pam/lockout.sh \
+	tests/pam/recovery.sh \
+	tests/pam/state_and_settings.sh \
+	tests/pam/stacking.sh \
+	tests/pam/hostile_answers.sh \
+	tests/pam/module_hygiene.sh
+TESTS += $(PAM_TESTS)
+dist_check_SCRIPTS += $(PAM_TESTS)
+EXTRA_DIST += tests/pam/lib.sh
