@@ -1,2 +1,14 @@
 # benchmarks
 include $(srcdir)/bench/state.mk
+
+# pam_bench: pam_totp vs pam_google_authenticator vs pam_permit through PAM
+# itself (scripts/bench.sh runs it). Not a test: `make bench/pam_bench`.
+EXTRA_PROGRAMS = bench/pam_bench
+bench_pam_bench_SOURCES = \
+	bench/pam_bench.cc \
+	bench/bench_util.h bench/bench_util.cc \
+	bench/ga_fixture.h bench/ga_fixture.cc \
+	bench/totp_fixture.h bench/totp_fixture.cc
+bench_pam_bench_CXXFLAGS = $(AM_CXXFLAGS) $(PAM_CFLAGS) $(CRYPTO_CFLAGS)
+bench_pam_bench_LDADD = libtotpcore.la $(PAM_LIBS) $(CRYPTO_LIBS) $(ARGON2_LIBS)
+CLEANFILES += $(EXTRA_PROGRAMS)

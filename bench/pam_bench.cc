@@ -1,0 +1,614 @@
+// pam_bench: pam_totp side by side with pam_google_authenticator, with
+// pam_permit as the floor, each driven through PAM itself.
+//
+// Every sample is one whole transaction in this process:
+//   pam_start_confdir .. pam_authenticate .. pam_end
+// against service files written to a private confdir (modules by absolute
+// path). Codes are computed before the clock starts. Each user logs in at
+// most once per workload: both modules refuse a reused time step, so every
+// round uses a fresh set of users.
+//
+// Run as root (scripts/bench.sh does everything): state files must be
+// root-owned for both modules. Prints medians, 90th percentiles, ratios and
+// the targets; exits 0 whether or not targets are met (--strict: 1).
+#include <dlfcn.h>
+#include <openssl/rand.h>
+#include <security/pam_appl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "bench/bench_util.h"
+#include "bench/ga_fixture.h"
+#include "bench/totp_fixture.h"
+#include "core/otp.h"
+
+namespace {
+
+using bench::now_ns;
+using bench::Summary;
+
+// ---- options ----------------------------------------------------------------
+
+struct Options {
+  int users = 200;
+  int rounds = 3;
+  long leak_transactions = 100000;
+  int recovery_users = 3;
+  bool preload = true;
+  bool strict = false;
+  bool keep = false;
+  std::string parent = "/var/tmp";
+  std::string totp_so;
+  std::string ga_so = "/lib/x86_64-linux-gnu/security/pam_google_authenticator.so";
+  std::string permit_so = "/lib/x86_64-linux-gnu/security/pam_permit.so";
+};
+
+void usage(FILE* f) {
+  std::fputs(
+      "usage: pam_bench [options]\n"
+      "  --totp PATH         pam_totp.so to measure (omitted: only the peers are measured)\n"
+      "  --ga PATH           pam_google_authenticator.so (default: Debian's)\n"
+      "  --permit PATH       pam_permit.so (default: Debian's)\n"
+      "  --users N           users per workload and round (default 200)\n"
+      "  --rounds N          rounds of each workload (default 3)\n"
+      "  --leak N            pam_totp transactions for the memory check (default 100000; 0 skips)\n"
+      "  --recovery-users N  recovery logins per case (default 3)\n"
+      "  --no-preload        let PAM load and unload each module in every transaction\n"
+      "                      (default: the modules are dlopen'ed once, as in a long-lived server)\n"
+      "  --dir DIR           where the temporary state goes (default /var/tmp: a real disk)\n"
+      "  --keep              keep the temporary directory\n"
+      "  --strict            exit 1 if a target is not met\n",
+      f);
+}
+
+int parse_int(const char* s, const char* opt) {
+  char* end = nullptr;
+  long v = std::strtol(s, &end, 10);
+  if (end == s || *end != '\0' || v < 0 || v > 100000000) {
+    std::fprintf(stderr, "pam_bench: bad number for %s: %s\n", opt, s);
+    std::exit(2);
+  }
+  return static_cast<int>(v);
+}
+
+Options parse_options(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> const char* {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "pam_bench: %s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--totp") o.totp_so = next();
+    else if (a == "--ga") o.ga_so = next();
+    else if (a == "--permit") o.permit_so = next();
+    else if (a == "--users") o.users = parse_int(next(), "--users");
+    else if (a == "--rounds") o.rounds = parse_int(next(), "--rounds");
+    else if (a == "--leak") o.leak_transactions = parse_int(next(), "--leak");
+    else if (a == "--recovery-users") o.recovery_users = parse_int(next(), "--recovery-users");
+    else if (a == "--no-preload") o.preload = false;
+    else if (a == "--dir") o.parent = next();
+    else if (a == "--keep") o.keep = true;
+    else if (a == "--strict") o.strict = true;
+    else if (a == "-h" || a == "--help") {
+      usage(stdout);
+      std::exit(0);
+    } else {
+      std::fprintf(stderr, "pam_bench: unknown option %s\n", a.c_str());
+      usage(stderr);
+      std::exit(2);
+    }
+  }
+  if (o.users < 2 || o.rounds < 1) {
+    std::fprintf(stderr, "pam_bench: need --users >= 2 and --rounds >= 1\n");
+    std::exit(2);
+  }
+  return o;
+}
+
+// ---- cleanup on signals ------------------------------------------------------
+
+// The sink's socket path, unlinked if we are interrupted (the destructor
+// does it on a normal exit). Only the process that made it removes it.
+char g_sink_path[108] = "";
+pid_t g_main_pid = 0;
+
+extern "C" void on_signal(int sig) {
+  if (getpid() == g_main_pid && g_sink_path[0] != '\0') unlink(g_sink_path);
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+// ---- modules under test --------------------------------------------------
+
+std::vector<std::uint8_t> random_secret() {
+  std::vector<std::uint8_t> s(20);  // 160 bits, what authenticator apps are given
+  if (RAND_bytes(s.data(), static_cast<int>(s.size())) != 1) throw std::runtime_error("RAND_bytes failed");
+  return s;
+}
+
+std::string code_at(const std::vector<std::uint8_t>& secret, std::int64_t t) {
+  auto r = totp::totp_code(secret, totp::OtpParams{}, t);
+  if (!r.ok()) throw std::runtime_error("totp_code: " + r.error().message);
+  return *r;
+}
+
+// A 6-digit code that matches no step within +-3 of now.
+std::string wrong_code_for(const std::vector<std::uint8_t>& secret) {
+  std::int64_t t = time(nullptr);
+  std::set<std::string> near;
+  for (int d = -3; d <= 3; ++d) near.insert(code_at(secret, t + 30 * d));
+  unsigned v = (static_cast<unsigned>(std::stoul(code_at(secret, t))) + 500000u) % 1000000u;
+  for (;;) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%06u", v);
+    if (near.count(buf) == 0) return buf;
+    v = (v + 1) % 1000000u;
+  }
+}
+
+struct Module {
+  std::string name;     // for the table
+  std::string service;  // service file in the confdir
+  bool checks_codes = true;
+  // Creates the user's state (secret; `recovery` single-use codes) and
+  // returns the codes to type for recovery (empty where not supported).
+  std::function<std::vector<std::string>(const std::string&, const std::vector<std::uint8_t>&, std::size_t)>
+      provision;
+  std::map<std::string, std::vector<std::uint8_t>> secrets;
+  std::map<std::string, std::vector<std::string>> recovery;
+
+  void add_users(const std::vector<std::string>& users, std::size_t recovery_codes = 0) {
+    for (const auto& u : users) {
+      auto s = random_secret();
+      recovery[u] = provision(u, s, recovery_codes);
+      secrets[u] = std::move(s);
+    }
+  }
+  std::string right_code(const std::string& u) const {
+    return checks_codes ? code_at(secrets.at(u), time(nullptr)) : "000000";
+  }
+  std::string wrong_code(const std::string& u) const {
+    return checks_codes ? wrong_code_for(secrets.at(u)) : "000000";
+  }
+};
+
+std::vector<std::string> user_set(const std::string& tag, int n) {
+  std::vector<std::string> v;
+  for (int i = 0; i < n; ++i) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%s_%04d", tag.c_str(), i);
+    v.emplace_back(buf);
+  }
+  return v;
+}
+
+// ---- workloads ----------------------------------------------------------------
+
+struct Context {
+  std::string confdir;
+  long unexpected = 0;  // transactions whose result was not the expected one
+};
+
+enum class Expect { success, failure, any };
+
+bool as_expected(int rc, Expect e) {
+  switch (e) {
+    case Expect::success: return rc == PAM_SUCCESS;
+    case Expect::failure: return rc != PAM_SUCCESS;
+    case Expect::any: return true;
+  }
+  return false;
+}
+
+// One timed login per user; answers made by `answer` before the clock starts.
+void timed_logins(Context& ctx, const Module& m, const std::vector<std::string>& users,
+                  const std::function<std::string(const std::string&)>& answer, Expect expect,
+                  std::vector<std::int64_t>& out) {
+  for (const auto& u : users) {
+    std::string a = answer(u);
+    bench::Outcome o = bench::run_transaction(ctx.confdir, m.service, u, a);
+    if (!as_expected(o.authenticate_rc, expect)) {
+      if (ctx.unexpected < 5) {
+        std::fprintf(stderr, "pam_bench: %s user %s: unexpected result %d (%s)\n", m.name.c_str(), u.c_str(),
+                     o.authenticate_rc, pam_strerror(nullptr, o.authenticate_rc));
+      }
+      ++ctx.unexpected;
+    }
+    out.push_back(o.ns);
+  }
+}
+
+// Logins per second with `procs` processes, each logging in a disjoint
+// slice of `users` with the right code (computed inside the loop: a few
+// microseconds against a transaction's hundreds). All processes are forked
+// and waiting before the clock starts.
+double throughput(Context& ctx, const Module& m, const std::vector<std::string>& users, int procs) {
+  int gate[2];
+  if (pipe(gate) != 0) throw std::runtime_error("pipe failed");
+  std::vector<pid_t> pids;
+  for (int p = 0; p < procs; ++p) {
+    pid_t pid = fork();
+    if (pid < 0) throw std::runtime_error("fork failed");
+    if (pid == 0) {
+      close(gate[1]);
+      char c;
+      while (read(gate[0], &c, 1) < 0 && errno == EINTR) {
+      }
+      int failures = 0;
+      for (std::size_t i = static_cast<std::size_t>(p); i < users.size(); i += static_cast<std::size_t>(procs)) {
+        bench::Outcome o = bench::run_transaction(ctx.confdir, m.service, users[i], m.right_code(users[i]));
+        if (o.authenticate_rc != PAM_SUCCESS) ++failures;
+      }
+      _exit(failures > 255 ? 255 : failures);
+    }
+    pids.push_back(pid);
+  }
+  close(gate[0]);
+  std::int64_t t0 = now_ns();
+  close(gate[1]);  // releases every child at once
+  for (pid_t pid : pids) {
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+      ctx.unexpected += WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+      std::fprintf(stderr, "pam_bench: %s throughput child: %s %d\n", m.name.c_str(),
+                   WIFEXITED(st) ? "failed logins" : "killed by signal",
+                   WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+    }
+  }
+  std::int64_t dt = now_ns() - t0;
+  return static_cast<double>(users.size()) * 1e9 / static_cast<double>(dt);
+}
+
+double median_of(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[(v.size() - 1) / 2];
+}
+
+// ---- report -----------------------------------------------------------------
+
+struct Row {
+  std::string workload, module;
+  Summary s;
+  std::optional<double> ratio;  // median vs google-authenticator's
+  std::string target;
+  std::string met;  // "met", "NOT MET", ""
+};
+
+void print_rows(const std::vector<Row>& rows) {
+  std::printf("%-24s %-26s %6s %11s %11s %9s %-10s %s\n", "workload", "module", "n", "median_us", "p90_us",
+              "ratio_GA", "target", "result");
+  for (const auto& r : rows) {
+    char ratio[32] = "-";
+    if (r.ratio) std::snprintf(ratio, sizeof ratio, "%.3f", *r.ratio);
+    std::printf("%-24s %-26s %6zu %11.1f %11.1f %9s %-10s %s\n", r.workload.c_str(), r.module.c_str(), r.s.n,
+                r.s.median_us, r.s.p90_us, ratio, r.target.c_str(), r.met.c_str());
+  }
+}
+
+// First three fields of /proc/loadavg: other work on a 2-core machine skews
+// everything, the parallel figure most.
+std::string load_average() {
+  FILE* f = std::fopen("/proc/loadavg", "re");
+  if (f == nullptr) return "?";
+  double a = 0, b = 0, c = 0;
+  int n = std::fscanf(f, "%lf %lf %lf", &a, &b, &c);
+  std::fclose(f);
+  if (n != 3) return "?";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.2f %.2f %.2f", a, b, c);
+  return buf;
+}
+
+std::string kernel_line() {
+  utsname u{};
+  if (uname(&u) != 0) return "?";
+  return std::string(u.sysname) + " " + u.release + " " + u.machine;
+}
+
+int run(const Options& opt) {
+  if (geteuid() != 0) {
+    std::fprintf(stderr, "pam_bench: must run as root (both modules insist on root-owned state)\n");
+    return 77;
+  }
+  g_main_pid = getpid();
+  signal(SIGINT, on_signal);
+  signal(SIGTERM, on_signal);
+  signal(SIGHUP, on_signal);
+
+  const std::string base = bench::make_temp_dir(opt.parent, "pam_bench.");
+  struct Cleanup {
+    std::string dir;
+    bool keep;
+    ~Cleanup() {
+      if (!keep) bench::remove_tree(dir);
+    }
+  } cleanup{base, opt.keep};
+
+  bench::DevLogSink sink;
+  if (sink.created()) std::snprintf(g_sink_path, sizeof g_sink_path, "%s", sink.path().c_str());
+
+  Context ctx;
+  ctx.confdir = base + "/pam.d";
+  const std::string ga_dir = base + "/ga";
+  if (mkdir(ctx.confdir.c_str(), 0700) != 0 || mkdir(ga_dir.c_str(), 0700) != 0) {
+    throw std::runtime_error("mkdir under " + base + " failed");
+  }
+
+  std::vector<Module> modules;
+  modules.reserve(3);  // references to elements are kept below: no reallocation
+  std::vector<void*> preloaded;
+  auto add_module = [&](const std::string& name, const std::string& so, const std::string& args) -> Module& {
+    if (access(so.c_str(), R_OK) != 0) throw std::runtime_error(name + ": cannot read " + so);
+    Module m;
+    m.name = name;
+    m.service = "bench-" + name;
+    bench::write_file(ctx.confdir + "/" + m.service, "auth required " + so + (args.empty() ? "" : " " + args) + "\n",
+                      0644);
+    if (opt.preload) {
+      void* h = dlopen(so.c_str(), RTLD_NOW | RTLD_LOCAL);
+      if (h == nullptr) throw std::runtime_error(name + ": dlopen: " + dlerror());
+      preloaded.push_back(h);
+    }
+    modules.push_back(std::move(m));
+    return modules.back();
+  };
+
+  Module& permit = add_module("pam_permit", opt.permit_so, "");
+  permit.checks_codes = false;
+  permit.provision = [](const std::string&, const std::vector<std::uint8_t>&, std::size_t) {
+    return std::vector<std::string>{};
+  };
+  Module& ga = add_module("pam_google_authenticator", opt.ga_so, "secret=" + ga_dir + "/${USER} user=root");
+  ga.provision = [ga_dir](const std::string& u, const std::vector<std::uint8_t>& s, std::size_t n) {
+    std::vector<std::string> scratch;
+    for (std::size_t i = 0; i < n; ++i) {
+      unsigned v = 0;
+      if (RAND_bytes(reinterpret_cast<unsigned char*>(&v), sizeof v) != 1) throw std::runtime_error("RAND_bytes");
+      char buf[16];
+      std::snprintf(buf, sizeof buf, "%08u", 10000000u + v % 90000000u);
+      scratch.emplace_back(buf);
+    }
+    bench::write_ga_state(ga_dir, u, s, scratch);
+    return scratch;
+  };
+
+  std::unique_ptr<bench::TotpFixture> fixture;
+  Module* totp_mod = nullptr;
+  if (!opt.totp_so.empty()) {
+    fixture = std::make_unique<bench::TotpFixture>(base + "/totp");
+    Module& t = add_module("pam_totp", opt.totp_so, "config=" + fixture->config_path());
+    // Same module, lockout disabled, for the 100,000-transaction memory loop.
+    bench::write_file(ctx.confdir + "/bench-pam_totp-nolock",
+                      "auth required " + opt.totp_so + " config=" + fixture->config_path() + " deny=0\n", 0644);
+    bench::TotpFixture* fx = fixture.get();
+    t.provision = [fx](const std::string& u, const std::vector<std::uint8_t>& s, std::size_t n) {
+      return fx->enrol(u, s, n);
+    };
+    totp_mod = &t;
+  }
+  Module* permit_p = &modules[0];
+  Module* ga_p = &modules[1];
+  totp_mod = modules.size() > 2 ? &modules[2] : nullptr;
+
+  std::printf("pam_bench: %s, %ld cores online, state under %s (same disk for every module)\n",
+              kernel_line().c_str(), sysconf(_SC_NPROCESSORS_ONLN), base.c_str());
+  std::printf("syslog: %s\n", sink.status().c_str());
+  std::printf("modules %s (%s)\n", opt.preload ? "dlopen'ed once and kept loaded" : "loaded by PAM in every transaction",
+              opt.preload ? "steady state of a long-lived process" : "--no-preload");
+  for (const auto& m : modules) std::printf("  %-26s service file %s/%s\n", m.name.c_str(), ctx.confdir.c_str(), m.service.c_str());
+  std::printf("users per workload and round: %d, rounds: %d; load average before: %s\n\n", opt.users, opt.rounds,
+              load_average().c_str());
+  std::fflush(stdout);
+
+  // Warm-up: PAM's own first-use costs (and syslog's connect) stay out of the samples.
+  for (Module* m : {permit_p, ga_p, totp_mod}) {
+    if (m == nullptr) continue;
+    auto warm = user_set("warm", 2);
+    m->add_users(warm);
+    std::vector<std::int64_t> ignore;
+    timed_logins(ctx, *m, warm, [m](const std::string& u) { return m->wrong_code(u); }, Expect::any, ignore);
+    timed_logins(ctx, *m, warm, [m](const std::string& u) { return m->right_code(u); }, Expect::any, ignore);
+  }
+  ctx.unexpected = 0;
+
+  std::vector<Module*> active;
+  for (Module* m : {permit_p, ga_p, totp_mod})
+    if (m != nullptr) active.push_back(m);
+
+  std::map<std::string, std::vector<std::int64_t>> ok_ns, bad_ns;
+  std::map<std::string, std::vector<double>> tput1, tput2;
+  for (int r = 0; r < opt.rounds; ++r) {
+    std::string rr = std::to_string(r);
+    auto s_users = user_set("s" + rr, opt.users);
+    auto w_users = user_set("w" + rr, opt.users);
+    auto t1_users = user_set("a" + rr, opt.users);
+    auto t2_users = user_set("b" + rr, opt.users);
+    for (Module* m : active) {
+      m->add_users(s_users);
+      m->add_users(w_users);
+      m->add_users(t1_users);
+      m->add_users(t2_users);
+    }
+    // Latency: the modules take turns user by user (same user name, each
+    // module with its own state), so a burst of load from elsewhere on the
+    // machine hits every module alike; the order rotates per user.
+    for (std::size_t i = 0; i < s_users.size(); ++i) {
+      for (std::size_t k = 0; k < active.size(); ++k) {
+        Module* m = active[(k + i) % active.size()];
+        std::vector<std::string> one{s_users[i]};
+        timed_logins(ctx, *m, one, [m](const std::string& u) { return m->right_code(u); },
+                     m->checks_codes ? Expect::success : Expect::any, ok_ns[m->name]);
+      }
+    }
+    for (std::size_t i = 0; i < w_users.size(); ++i) {
+      for (std::size_t k = 0; k < active.size(); ++k) {
+        Module* m = active[(k + i) % active.size()];
+        std::vector<std::string> one{w_users[i]};
+        timed_logins(ctx, *m, one, [m](const std::string& u) { return m->wrong_code(u); },
+                     m->checks_codes ? Expect::failure : Expect::any, bad_ns[m->name]);
+      }
+    }
+    // Throughput: one module at a time (it needs the machine to itself).
+    for (std::size_t k = 0; k < active.size(); ++k) {
+      Module* m = active[(k + static_cast<std::size_t>(r)) % active.size()];
+      tput1[m->name].push_back(throughput(ctx, *m, t1_users, 1));
+      tput2[m->name].push_back(throughput(ctx, *m, t2_users, 2));
+    }
+    std::fprintf(stderr, "pam_bench: round %d/%d done\n", r + 1, opt.rounds);
+  }
+
+  std::vector<Row> rows;
+  bool all_met = true;
+  auto add_latency_rows = [&](const std::string& workload, std::map<std::string, std::vector<std::int64_t>>& data,
+                              double target_ratio) {
+    Summary g = bench::summarize(data[ga_p->name]);
+    for (Module* m : active) {
+      Row row{workload, m->name, bench::summarize(data[m->name]), std::nullopt, "", ""};
+      if (g.median_us > 0) row.ratio = row.s.median_us / g.median_us;
+      if (m == totp_mod) {
+        char t[32];
+        std::snprintf(t, sizeof t, "<= %.1f", target_ratio);
+        row.target = t;
+        bool met = row.ratio && *row.ratio <= target_ratio;
+        row.met = met ? "met" : "NOT MET";
+        all_met = all_met && met;
+      }
+      rows.push_back(row);
+    }
+  };
+  add_latency_rows("login, right code", ok_ns, 0.5);
+  add_latency_rows("login, wrong code", bad_ns, 0.2);
+  print_rows(rows);
+
+  std::printf("\n%-26s %14s %14s %12s %-8s %s\n", "throughput (logins/s)", "1 process", "2 processes", "2/1", "target",
+              "result");
+  for (Module* m : active) {
+    double one = median_of(tput1[m->name]), two = median_of(tput2[m->name]);
+    double ratio = one > 0 ? two / one : 0;
+    std::string target, met;
+    if (m == totp_mod) {
+      target = ">= 1.6";
+      met = ratio >= 1.6 ? "met" : "NOT MET";
+      all_met = all_met && ratio >= 1.6;
+    }
+    std::printf("%-26s %14.0f %14.0f %12.2f %-8s %s\n", m->name.c_str(), one, two, ratio, target.c_str(),
+                met.c_str());
+  }
+  std::printf("(median of %d rounds; %d users per measurement, split evenly between the processes)\n", opt.rounds,
+              opt.users);
+
+  // ---- recovery codes -------------------------------------------------------
+  if (totp_mod != nullptr && opt.recovery_users > 0) {
+    std::printf("\nrecovery codes (one login each, first unused code)\n");
+    double argon_ms = bench::TotpFixture::argon2_hash_ms();
+    auto r1 = user_set("r1", opt.recovery_users), r10 = user_set("r10", opt.recovery_users),
+         rbad = user_set("rx", opt.recovery_users), gs = user_set("gs", opt.recovery_users);
+    totp_mod->add_users(r1, 1);
+    totp_mod->add_users(r10, 10);
+    totp_mod->add_users(rbad, 10);
+    ga_p->add_users(gs, 5);
+    std::vector<std::int64_t> t1, t10, tbad, tga;
+    auto first_code = [](Module* m) { return [m](const std::string& u) { return m->recovery.at(u).at(0); }; };
+    timed_logins(ctx, *totp_mod, r1, first_code(totp_mod), Expect::success, t1);
+    timed_logins(ctx, *totp_mod, r10, first_code(totp_mod), Expect::success, t10);
+    // Well-formed but never issued: must cost the same single hash.
+    timed_logins(ctx, *totp_mod, rbad, [](const std::string&) { return std::string("abcde-fghjk"); }, Expect::failure,
+                 tbad);
+    timed_logins(ctx, *ga_p, gs, first_code(ga_p), Expect::success, tga);
+    Summary s1 = bench::summarize(t1), s10 = bench::summarize(t10), sbad = bench::summarize(tbad),
+            sga = bench::summarize(tga);
+    std::printf("  one Argon2id hash (production cost, in this process): %.1f ms\n", argon_ms);
+    std::printf("  %-44s median %8.1f ms  = %.2f hashes\n", "pam_totp, user with 1 stored code:", s1.median_us / 1000,
+                s1.median_us / 1000 / argon_ms);
+    std::printf("  %-44s median %8.1f ms  = %.2f hashes\n", "pam_totp, user with 10 stored codes:",
+                s10.median_us / 1000, s10.median_us / 1000 / argon_ms);
+    std::printf("  %-44s median %8.1f ms  = %.2f hashes\n", "pam_totp, unknown code (10 stored):",
+                sbad.median_us / 1000, sbad.median_us / 1000 / argon_ms);
+    std::printf("  %-44s median %8.3f ms  (plain-text scratch codes, no hash)\n",
+                "pam_google_authenticator scratch code:", sga.median_us / 1000);
+    double ratio = s1.median_us > 0 ? s10.median_us / s1.median_us : 0;
+    bool one_hash = ratio < 1.5 && s10.median_us / 1000 / argon_ms < 1.5;
+    std::printf("  10 codes / 1 code = %.2f: %s\n", ratio,
+                one_hash ? "one Argon2id hash per attempt, whatever the number of codes"
+                         : "MORE THAN ONE HASH PER ATTEMPT");
+    all_met = all_met && one_hash;
+  }
+
+  // ---- memory -----------------------------------------------------------------
+  if (totp_mod != nullptr && opt.leak_transactions > 0) {
+    const long n = opt.leak_transactions;
+    const long warmup = std::min<long>(2000, n / 10);
+    auto lu = user_set("leak", 8);
+    totp_mod->add_users(lu);
+    Module nolock = *totp_mod;
+    nolock.service = "bench-pam_totp-nolock";
+    long rss0 = 0, successes = 0;
+    std::int64_t t0 = now_ns();
+    std::printf("\nmemory: %ld pam_totp transactions (lockout off: deny=0; 1 in 4 with the right code, which\n"
+                "succeeds once per user and step and is refused as a replay after that; the rest wrong codes)\n",
+                n);
+    std::fflush(stdout);
+    for (long i = 0; i < n; ++i) {
+      if (i == warmup) rss0 = bench::resident_kib();
+      const std::string& u = lu[static_cast<std::size_t>(i) % lu.size()];
+      std::string a = (i % 4 == 0) ? nolock.right_code(u) : nolock.wrong_code(u);
+      bench::Outcome o = bench::run_transaction(ctx.confdir, nolock.service, u, a);
+      if (o.authenticate_rc == PAM_SUCCESS) ++successes;
+      if ((i + 1) % 20000 == 0) std::fprintf(stderr, "pam_bench: memory loop %ld/%ld, RSS %ld KiB\n", i + 1, n, bench::resident_kib());
+    }
+    long rss1 = bench::resident_kib();
+    double secs = static_cast<double>(now_ns() - t0) / 1e9;
+    std::printf("  RSS after %ld warm-up transactions: %ld KiB; after %ld: %ld KiB; growth %+ld KiB: %s\n", warmup,
+                rss0, n, rss1, rss1 - rss0, rss1 - rss0 <= 0 ? "no leak" : "GROWTH (leak?)");
+    std::printf("  (%ld successes, %.1f s, %.0f transactions/s)\n", successes, secs, static_cast<double>(n) / secs);
+    all_met = all_met && rss1 - rss0 <= 0;
+  }
+
+  std::printf("\nload average after: %s\n", load_average().c_str());
+  std::printf("syslog messages drained by the sink: %llu\n", static_cast<unsigned long long>(sink.messages()));
+  if (ctx.unexpected > 0) {
+    std::printf("WARNING: %ld transactions did not give the expected result (see stderr): figures are suspect\n",
+                ctx.unexpected);
+    all_met = false;
+  }
+  if (totp_mod != nullptr) std::printf("all targets: %s\n", all_met ? "met" : "NOT all met");
+  for (void* h : preloaded) dlclose(h);
+  return (opt.strict && !all_met) ? 1 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options opt = parse_options(argc, argv);
+  try {
+    return run(opt);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "pam_bench: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,41 @@
+// pam_totp state for the benchmark, made through the project's own core API
+// (the same code path totp-setup uses): a master key, a root-owned 0700
+// state directory, a config file naming both, and one active enrolment per
+// user.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace bench {
+
+class TotpFixture {
+ public:
+  // Creates DIR/pam_totp.key, DIR/state and DIR/pam_totp.conf. Throws
+  // std::runtime_error with the core's message on failure.
+  explicit TotpFixture(const std::string& dir);
+  ~TotpFixture();
+  TotpFixture(const TotpFixture&) = delete;
+  TotpFixture& operator=(const TotpFixture&) = delete;
+
+  const std::string& config_path() const noexcept { return config_; }
+
+  // An active enrolment (SHA1, 6 digits, 30 s: the authenticator apps'
+  // default) with `recovery_codes` single-use codes; returns the codes as
+  // the user would type them. Making each code costs one Argon2id hash.
+  std::vector<std::string> enrol(const std::string& user, const std::vector<std::uint8_t>& secret,
+                                 std::size_t recovery_codes);
+
+  // Milliseconds of one Argon2id hash with the production cost, measured
+  // in this process (the yardstick for "one hash per recovery attempt").
+  static double argon2_hash_ms();
+
+ private:
+  struct Impl;
+  std::string config_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace bench
