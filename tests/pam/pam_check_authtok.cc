@@ -3,6 +3,8 @@
 //                  and so sets PAM_AUTHTOK; returns PAM_SUCCESS
 //   expect=VALUE   PAM_SUCCESS if PAM_AUTHTOK is exactly VALUE, else PAM_AUTH_ERR
 //   expect_unset   PAM_SUCCESS if PAM_AUTHTOK is not set, else PAM_AUTH_ERR
+//   reached        says "check_authtok: reached" and returns PAM_SUCCESS (shows
+//                  that the stack went on past the module before it)
 // It reports what it saw as PAM_TEXT_INFO "check_authtok: ..." (test data only).
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
@@ -21,6 +23,10 @@ int check(pam_handle_t* pamh, int argc, const char** argv) {
     if (arg == "get") {
       const char* tok = nullptr;
       if (pam_get_authtok(pamh, PAM_AUTHTOK, &tok, nullptr) != PAM_SUCCESS) return PAM_AUTH_ERR;
+      continue;
+    }
+    if (arg == "reached") {
+      pam_info(pamh, "check_authtok: reached");
       continue;
     }
     if (pam_get_item(pamh, PAM_AUTHTOK, &item) != PAM_SUCCESS) item = nullptr;
