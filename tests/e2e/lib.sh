@@ -43,6 +43,9 @@ E2E_ISOLATED=${E2E_ISOLATED:-}
 e2e_n=0
 e2e_failed=0
 plan() { echo "1..$1"; }
+# done_testing: the plan at the end (TAP allows it); a suite that dies
+# half-way has none, which the TAP driver reports as an error.
+done_testing() { echo "1..$e2e_n"; }
 ok() { e2e_n=$((e2e_n + 1)); echo "ok $e2e_n - $*"; }
 not_ok() { e2e_n=$((e2e_n + 1)); e2e_failed=$((e2e_failed + 1)); echo "not ok $e2e_n - $*"; }
 skip() { e2e_n=$((e2e_n + 1)); echo "ok $e2e_n # SKIP $*"; }
@@ -207,6 +210,15 @@ e2e_code() {
   [ -n "$_alg" ] && [ "$_alg" != sha1 ] && _mode=--totp=$_alg
   _t=$(( $(date +%s) + ${2:-0} * ${_period:-30} ))
   oathtool "$_mode" -b -d "${_digits:-6}" -s "${_period:-30}s" -N "@$_t" "$_secret"
+}
+
+# e2e_wrong_code USER: a 6-digit answer that is none of the codes of the
+# previous, current and next step (so it is wrong whatever the clock does).
+e2e_wrong_code() {
+  for _w in 000000 111111 222222; do
+    case " $(e2e_code "$1" -1) $(e2e_code "$1" 0) $(e2e_code "$1" 1) " in *" $_w "*) continue ;; esac
+    echo "$_w"; return
+  done
 }
 
 # e2e_step USER: the current time step for USER's period.
