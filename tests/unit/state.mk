@@ -1,6 +1,6 @@
 # Encrypted per-user state: fs helpers, master key, record format, vault,
 # store (fail-closed matrix, initialize), and the concurrency/crash tests.
-STATE_UNIT_TESTS = tests/unit/test_fs
+STATE_UNIT_TESTS = tests/unit/test_fs tests/unit/test_key tests/unit/test_record tests/unit/test_vault
 check_PROGRAMS += $(STATE_UNIT_TESTS)
 TESTS += $(STATE_UNIT_TESTS)
 EXTRA_DIST += tests/unit/state_test_util.h
@@ -8,3 +8,15 @@ EXTRA_DIST += tests/unit/state_test_util.h
 tests_unit_test_fs_SOURCES = tests/unit/test_fs.cc tests/unit/state_test_util.h
 tests_unit_test_fs_CXXFLAGS = $(TEST_UNIT_CXXFLAGS)
 tests_unit_test_fs_LDADD = $(TEST_UNIT_LIBS)
+
+tests_unit_test_key_SOURCES = tests/unit/test_key.cc tests/unit/state_test_util.h
+tests_unit_test_key_CXXFLAGS = $(TEST_UNIT_CXXFLAGS)
+tests_unit_test_key_LDADD = $(TEST_UNIT_LIBS)
+
+tests_unit_test_record_SOURCES = tests/unit/test_record.cc tests/unit/state_test_util.h
+tests_unit_test_record_CXXFLAGS = $(TEST_UNIT_CXXFLAGS)
+tests_unit_test_record_LDADD = $(TEST_UNIT_LIBS)
+
+tests_unit_test_vault_SOURCES = tests/unit/test_vault.cc tests/unit/state_test_util.h
+tests_unit_test_vault_CXXFLAGS = $(TEST_UNIT_CXXFLAGS)
+tests_unit_test_vault_LDADD = $(TEST_UNIT_LIBS)
