@@ -27,7 +27,7 @@ std::int64_t now_ns() noexcept {
 
 // ---- /dev/log sink -------------------------------------------------------
 
-DevLogSink::DevLogSink(std::string path) : path_(std::move(path)) {
+DevLogSink::DevLogSink(std::string path, unsigned echo) : path_(std::move(path)), echo_(echo) {
   struct stat st {};
   if (lstat(path_.c_str(), &st) == 0) {
     status_ = path_ + " exists: left alone (messages go to the running syslog daemon)";
@@ -71,7 +71,10 @@ void DevLogSink::drain() {
     if (fds[1].revents != 0) return;
     if (fds[0].revents & POLLIN) {
       // Empty the queue before polling again.
-      while (recv(fd_, buf, sizeof(buf), MSG_DONTWAIT) >= 0) messages_.fetch_add(1);
+      ssize_t n;
+      while ((n = recv(fd_, buf, sizeof(buf), MSG_DONTWAIT)) >= 0) {
+        if (messages_.fetch_add(1) < echo_) std::fprintf(stderr, "syslog: %.*s\n", static_cast<int>(n), buf);
+      }
     }
   }
 }

@@ -22,7 +22,8 @@ std::int64_t now_ns() noexcept;
 // If `path` already exists nothing is created and nothing is removed.
 class DevLogSink {
  public:
-  explicit DevLogSink(std::string path = "/dev/log");
+  // `echo`: copy the first `echo` messages to stderr (for --show-syslog).
+  explicit DevLogSink(std::string path = "/dev/log", unsigned echo = 0);
   ~DevLogSink();
   DevLogSink(const DevLogSink&) = delete;
   DevLogSink& operator=(const DevLogSink&) = delete;
@@ -37,6 +38,7 @@ class DevLogSink {
   void drain();
   std::string path_;
   std::string status_;
+  unsigned echo_ = 0;
   int fd_ = -1;
   int wake_[2] = {-1, -1};
   std::atomic<std::uint64_t> messages_{0};

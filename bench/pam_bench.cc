@@ -53,6 +53,7 @@ struct Options {
   long leak_transactions = 100000;
   int recovery_users = 3;
   bool preload = true;
+  unsigned show_syslog = 0;
   bool strict = false;
   bool keep = false;
   std::string parent = "/var/tmp";
@@ -75,6 +76,7 @@ void usage(FILE* f) {
       "                      (default: the modules are dlopen'ed once, as in a long-lived server)\n"
       "  --dir DIR           where the temporary state goes (default /var/tmp: a real disk)\n"
       "  --keep              keep the temporary directory\n"
+      "  --show-syslog N     copy the first N syslog messages to stderr\n"
       "  --strict            exit 1 if a target is not met\n",
       f);
 }
@@ -110,6 +112,7 @@ Options parse_options(int argc, char** argv) {
     else if (a == "--no-preload") o.preload = false;
     else if (a == "--dir") o.parent = next();
     else if (a == "--keep") o.keep = true;
+    else if (a == "--show-syslog") o.show_syslog = static_cast<unsigned>(parse_int(next(), "--show-syslog"));
     else if (a == "--strict") o.strict = true;
     else if (a == "-h" || a == "--help") {
       usage(stdout);
@@ -349,7 +352,7 @@ int run(const Options& opt) {
     }
   } cleanup{base, opt.keep};
 
-  bench::DevLogSink sink;
+  bench::DevLogSink sink("/dev/log", opt.show_syslog);
   if (sink.created()) std::snprintf(g_sink_path, sizeof g_sink_path, "%s", sink.path().c_str());
 
   Context ctx;
@@ -359,10 +362,19 @@ int run(const Options& opt) {
     throw std::runtime_error("mkdir under " + base + " failed");
   }
 
+  // PAM also reads "other" at every pam_start and logs an error if it is
+  // missing: an empty one keeps that noise out of every module's figures.
+  bench::write_file(ctx.confdir + "/other", "# pam_bench: no default stack\n", 0644);
+
   std::vector<Module> modules;
   modules.reserve(3);  // references to elements are kept below: no reallocation
   std::vector<void*> preloaded;
-  auto add_module = [&](const std::string& name, const std::string& so, const std::string& args) -> Module& {
+  auto add_module = [&](const std::string& name, const std::string& so_arg, const std::string& args) -> Module& {
+    // PAM takes a relative module path as relative to its own directory.
+    char* real = realpath(so_arg.c_str(), nullptr);
+    if (real == nullptr) throw std::runtime_error(name + ": cannot find " + so_arg);
+    const std::string so = real;
+    free(real);
     if (access(so.c_str(), R_OK) != 0) throw std::runtime_error(name + ": cannot read " + so);
     Module m;
     m.name = name;
@@ -403,8 +415,10 @@ int run(const Options& opt) {
     fixture = std::make_unique<bench::TotpFixture>(base + "/totp");
     Module& t = add_module("pam_totp", opt.totp_so, "config=" + fixture->config_path());
     // Same module, lockout disabled, for the 100,000-transaction memory loop.
+    char* real = realpath(opt.totp_so.c_str(), nullptr);
     bench::write_file(ctx.confdir + "/bench-pam_totp-nolock",
-                      "auth required " + opt.totp_so + " config=" + fixture->config_path() + " deny=0\n", 0644);
+                      "auth required " + std::string(real) + " config=" + fixture->config_path() + " deny=0\n", 0644);
+    free(real);
     bench::TotpFixture* fx = fixture.get();
     t.provision = [fx](const std::string& u, const std::vector<std::uint8_t>& s, std::size_t n) {
       return fx->enrol(u, s, n);

@@ -34,7 +34,7 @@ struct TotpFixture::Impl {
 TotpFixture::TotpFixture(const std::string& dir) {
   const std::string key_file = dir + "/pam_totp.key";
   const std::string state_dir = dir + "/state";
-  if (mkdir(state_dir.c_str(), 0700) != 0) {
+  if ((mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) || mkdir(state_dir.c_str(), 0700) != 0) {
     throw std::runtime_error("mkdir " + state_dir + ": " + std::strerror(errno));
   }
   totp::MasterKey key = take(totp::create_master_key(key_file), "create master key");
