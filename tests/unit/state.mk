@@ -1,6 +1,7 @@
 # Encrypted per-user state: fs helpers, master key, record format, vault,
 # store (fail-closed matrix, initialize), and the concurrency/crash tests.
-STATE_UNIT_TESTS = tests/unit/test_fs tests/unit/test_key tests/unit/test_record tests/unit/test_vault
+STATE_UNIT_TESTS = tests/unit/test_fs tests/unit/test_key tests/unit/test_record tests/unit/test_vault \
+	tests/unit/test_store
 check_PROGRAMS += $(STATE_UNIT_TESTS)
 TESTS += $(STATE_UNIT_TESTS)
 EXTRA_DIST += tests/unit/state_test_util.h
@@ -20,3 +21,7 @@ tests_unit_test_record_LDADD = $(TEST_UNIT_LIBS)
 tests_unit_test_vault_SOURCES = tests/unit/test_vault.cc tests/unit/state_test_util.h
 tests_unit_test_vault_CXXFLAGS = $(TEST_UNIT_CXXFLAGS)
 tests_unit_test_vault_LDADD = $(TEST_UNIT_LIBS)
+
+tests_unit_test_store_SOURCES = tests/unit/test_store.cc tests/unit/state_test_util.h
+tests_unit_test_store_CXXFLAGS = $(TEST_UNIT_CXXFLAGS)
+tests_unit_test_store_LDADD = $(TEST_UNIT_LIBS)
