@@ -1,1 +1,29 @@
-# setup_tool: rules pending
+# totp-setup (the tool, unprivileged) and totp-helper (setuid root when
+# installed by the Debian package or a test; `make install` does not set
+# the bit). Their shared pieces live in a small convenience library.
+noinst_LTLIBRARIES += libtotpsetup.la
+libtotpsetup_la_SOURCES = \
+	setup_tool/cli.h setup_tool/cli.cc \
+	setup_tool/qr.h setup_tool/qr.cc \
+	setup_tool/terminal.h setup_tool/terminal.cc \
+	setup_tool/lockout.h setup_tool/lockout.cc \
+	setup_tool/signal_block.h \
+	setup_tool/account_service.h setup_tool/account_service.cc \
+	setup_tool/protocol.h setup_tool/protocol.cc \
+	setup_tool/output.h setup_tool/output.cc \
+	setup_tool/backend.h setup_tool/backend.cc \
+	setup_tool/commands.h setup_tool/commands_common.h setup_tool/commands_common.cc \
+	setup_tool/commands.cc setup_tool/wizard.cc
+libtotpsetup_la_CXXFLAGS = $(AM_CXXFLAGS) $(QRENCODE_CFLAGS) $(CRYPTO_CFLAGS)
+SETUP_TOOL_LIBS = libtotpsetup.la libtotpcore.la $(QRENCODE_LIBS) $(CRYPTO_LIBS) $(ARGON2_LIBS)
+
+bin_PROGRAMS += totp-setup
+totp_setup_SOURCES = setup_tool/main.cc
+totp_setup_CXXFLAGS = $(AM_CXXFLAGS)
+totp_setup_LDADD = $(SETUP_TOOL_LIBS)
+
+# $(libexecdir)/pam_totp/totp-helper: the path is compiled into the tool.
+pkglibexec_PROGRAMS = totp-helper
+totp_helper_SOURCES = setup_tool/helper_main.cc
+totp_helper_CXXFLAGS = $(AM_CXXFLAGS)
+totp_helper_LDADD = $(SETUP_TOOL_LIBS)

@@ -1,0 +1,139 @@
+// The privileged half of totp-setup: everything that reads or writes a
+// user's state. Root's totp-setup runs it in-process; for anyone else the
+// setuid helper runs it on their behalf (for their own account only). The
+// terminal half never sees the store, only what this class returns.
+//
+// Rules it enforces, whoever calls it:
+// - Nothing becomes active until a code from the new secret is confirmed
+//   (or, for --yes, it is activated in one step); no pending record is ever
+//   written, so a half-done enrolment never looks like "not enrolled".
+// - An active enrolment is replaced, its recovery codes renewed or it is
+//   removed only after a proof: a current TOTP code (replay-proof: the
+//   record's last used step moves forward) or an unused recovery code
+//   (consumed). Root (Caller::root) needs no proof, but replacing still
+//   needs `force`. Wrong proofs count towards lockout like failed logins.
+#pragma once
+
+#include <cstdint>
+#include <ctime>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/config.h"
+#include "core/otp.h"
+#include "core/record.h"
+#include "core/result.h"
+#include "core/secure_bytes.h"
+#include "core/store.h"
+
+namespace totp::setup {
+
+// Error codes this layer returns (Error::code), which the tool maps to exit
+// statuses: permission = wrong/replayed code or not allowed; locked =
+// locked out; not_found = not enrolled; invalid_argument = request not
+// acceptable here (e.g. a code is needed, --yes cannot replace).
+enum class Caller { root, self };
+
+struct StatusReport {
+  std::string user;
+  bool enrolled = false;  // an active enrolment exists
+  bool pending = false;   // a pending record (never written by this tool) exists
+  OtpParams otp;
+  std::int64_t created = 0;
+  std::int64_t last_login_time = 0;
+  std::string last_login_rhost;
+  std::size_t recovery_codes_left = 0;
+  std::int64_t locked_until = 0;  // 0: not locked now; INT64_MAX: until root unlocks
+  std::uint32_t failures = 0;     // failures in the current interval
+};
+
+// A new secret offered for scanning; not stored anywhere yet.
+struct Offer {
+  std::string user;
+  std::string issuer;
+  OtpParams otp;
+  SecureBytes secret_base32;
+  SecureBytes uri;
+  bool replacing = false;
+};
+
+struct Issued {
+  std::vector<SecureBytes> recovery_codes;  // plaintext, shown once
+};
+
+struct ConfirmOutcome {
+  bool accepted = false;
+  int tries_left = 0;
+  Issued issued;  // when accepted
+};
+
+constexpr int kConfirmTries = 3;
+
+class AccountService {
+ public:
+  using Clock = std::function<std::int64_t()>;
+  AccountService(Settings settings, Store store, std::string user, Caller caller, Clock clock = {});
+
+  const std::string& user() const noexcept { return user_; }
+  const Settings& settings() const noexcept { return settings_; }
+
+  Result<StatusReport> status() const;
+
+  // Starts an enrolment: checks that it may replace what exists (proof for
+  // self, force for root), then makes a new 160-bit secret. `proof` is a
+  // current code or a recovery code (self, when an enrolment is active).
+  Result<Offer> begin_enrolment(const SecureBytes* proof, bool force);
+  // Checks a code from the offered secret; on success writes the active
+  // enrolment with fresh recovery codes. kConfirmTries wrong codes end the
+  // offer (nothing written).
+  Result<ConfirmOutcome> confirm(std::string_view code);
+  bool has_offer() const noexcept { return draft_.has_value(); }
+  // --yes: begin and activate in one step, no code asked.
+  Result<std::pair<Offer, Issued>> enrol_now(const SecureBytes* proof, bool force);
+
+  Result<Issued> regenerate_recovery_codes(const SecureBytes* proof);
+  Status remove(const SecureBytes* proof);
+  Status unlock();  // root only
+
+ private:
+  struct Draft {
+    SecureBytes secret;
+    OtpParams otp;
+    bool replacing = false;
+    // Identity of the enrolment that the proof allowed us to replace.
+    std::int64_t replaced_created = 0;
+    SecureBytes replaced_secret;
+    int tries_left = kConfirmTries;
+  };
+  // Runs `action` on the record after the caller proved possession of the
+  // second factor (or is root). `action` returns what to write.
+  using Action = std::function<Result<Store::Write>(Record& record)>;
+  Status with_proof(const SecureBytes* proof, const Action& action);
+  Result<Offer> make_offer(const SecureBytes* proof, bool force);
+  Result<Issued> activate(std::optional<std::uint64_t> used_step);
+  std::int64_t now() const { return clock_ ? clock_() : static_cast<std::int64_t>(::time(nullptr)); }
+
+  Settings settings_;
+  Store store_;
+  std::string user_;
+  Caller caller_;
+  Clock clock_;
+  std::optional<Draft> draft_;
+};
+
+// Ten new codes and their hashes under a new salt (the Argon2id work is done
+// here, before any lock is taken).
+struct RecoverySet {
+  RecoverySalt salt{};
+  std::vector<RecoveryHash> hashes;
+  std::vector<SecureBytes> codes;
+};
+Result<RecoverySet> make_recovery_set();
+
+// TOTP candidate as typed: spaces dropped; nullopt unless then all digits.
+std::optional<SecureBytes> normalize_totp_input(std::string_view typed);
+
+}  // namespace totp::setup

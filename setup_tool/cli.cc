@@ -1,0 +1,245 @@
+#include "setup_tool/cli.h"
+
+#include <string>
+
+namespace totp::setup {
+
+namespace {
+
+constexpr std::size_t kMaxArgSize = 4096;
+
+// Which options each command takes: a wrong combination is a usage error
+// rather than silently ignored.
+struct Allowed {
+  bool user, force, yes, qr;
+};
+
+Allowed allowed_for(Command c) {
+  switch (c) {
+    case Command::enroll: return {true, true, true, true};
+    case Command::init: return {false, false, false, false};
+    case Command::status: return {true, false, false, false};
+    case Command::recovery_codes: return {true, false, true, false};
+    case Command::remove: return {true, false, true, false};
+    case Command::unlock: return {true, false, false, false};
+    case Command::help: return {false, false, false, false};
+  }
+  return {false, false, false, false};
+}
+
+bool has_control_bytes(std::string_view s) {
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+const char* command_name(Command c) noexcept {
+  switch (c) {
+    case Command::enroll: return "enroll";
+    case Command::init: return "init";
+    case Command::status: return "status";
+    case Command::recovery_codes: return "recovery-codes";
+    case Command::remove: return "remove";
+    case Command::unlock: return "unlock";
+    case Command::help: return "help";
+  }
+  return "?";
+}
+
+std::optional<Command> parse_command(std::string_view name) noexcept {
+  for (Command c : {Command::enroll, Command::init, Command::status, Command::recovery_codes, Command::remove,
+                    Command::unlock, Command::help}) {
+    if (name == command_name(c)) return c;
+  }
+  return std::nullopt;
+}
+
+ParseOutcome parse_command_line(std::span<const std::string_view> args) {
+  ParseOutcome out;
+  Options& o = out.options;
+  auto fail = [&out](std::string msg) {
+    out.error = std::move(msg);
+    return out;
+  };
+  bool seen_config = false, seen_user = false, seen_qr = false;
+  bool only_positional = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string_view a = args[i];
+    if (a.size() > kMaxArgSize) return fail("argument " + std::to_string(i + 1) + " is too long");
+    if (has_control_bytes(a)) return fail("argument " + std::to_string(i + 1) + " contains control characters");
+    const bool is_option = !only_positional && a.size() > 1 && a[0] == '-';
+    if (!is_option) {
+      if (!o.command_given) {
+        auto c = parse_command(a);
+        if (!c) return fail("unknown command '" + std::string(a) + "' (try --help)");
+        o.command = *c;
+        o.command_given = true;
+      } else if (o.command == Command::help && !o.help_topic) {
+        auto c = parse_command(a);
+        if (!c) return fail("unknown command '" + std::string(a) + "' (try --help)");
+        o.help_topic = *c;
+      } else {
+        return fail("unexpected argument '" + std::string(a) + "'");
+      }
+      continue;
+    }
+    if (a == "--") {
+      only_positional = true;
+      continue;
+    }
+    // --name=value or --name value
+    std::string_view name = a;
+    std::optional<std::string_view> inline_value;
+    if (a.starts_with("--")) {
+      const auto eq = a.find('=');
+      if (eq != std::string_view::npos) {
+        name = a.substr(0, eq);
+        inline_value = a.substr(eq + 1);
+      }
+    }
+    auto take_value = [&](std::string_view opt) -> std::optional<std::string_view> {
+      if (inline_value) return inline_value;
+      if (i + 1 >= args.size()) return std::nullopt;
+      (void)opt;
+      return args[++i];
+    };
+    auto flag = [&](bool& target) -> bool {
+      if (inline_value) return false;
+      target = true;
+      return true;
+    };
+    if (name == "--config" || name == "-c") {
+      if (seen_config) return fail("--config given twice");
+      auto v = take_value(name);
+      if (!v || v->empty()) return fail("--config needs a path");
+      o.config_path = std::string(*v);
+      seen_config = true;
+    } else if (name == "--user" || name == "-u") {
+      if (seen_user) return fail("--user given twice");
+      auto v = take_value(name);
+      if (!v || v->empty()) return fail("--user needs a user name");
+      o.user = std::string(*v);
+      seen_user = true;
+    } else if (name == "--qr") {
+      if (seen_qr) return fail("--qr given twice");
+      auto v = take_value(name);
+      if (!v) return fail("--qr needs a mode: ascii, utf8 or none");
+      auto m = parse_qr_mode(*v);
+      if (!m) return fail("--qr: unknown mode '" + std::string(*v) + "' (ascii, utf8 or none)");
+      o.qr = *m;
+      seen_qr = true;
+    } else if (name == "--force" || name == "-f") {
+      if (!flag(o.force)) return fail("--force takes no value");
+    } else if (name == "--yes" || name == "-y") {
+      if (!flag(o.yes)) return fail("--yes takes no value");
+    } else if (name == "--json") {
+      if (!flag(o.json)) return fail("--json takes no value");
+    } else if (name == "--help" || name == "-h") {
+      if (!flag(o.help)) return fail("--help takes no value");
+    } else if (name == "--version" || name == "-V") {
+      if (!flag(o.version)) return fail("--version takes no value");
+    } else {
+      return fail("unknown option '" + std::string(name) + "' (try --help)");
+    }
+  }
+  if (o.help || o.version || o.command == Command::help) return out;
+  const Allowed ok = allowed_for(o.command);
+  const std::string cmd = command_name(o.command);
+  if (o.user && !ok.user) return fail("'" + cmd + "' does not take --user");
+  if (o.force && !ok.force) return fail("'" + cmd + "' does not take --force");
+  if (o.yes && !ok.yes) return fail("'" + cmd + "' does not take --yes");
+  if (o.qr && !ok.qr) return fail("'" + cmd + "' does not take --qr");
+  if (o.command == Command::unlock && !o.user) return fail("'unlock' needs --user NAME");
+  return out;
+}
+
+std::string version_text() { return std::string("totp-setup (pam_totp) ") + PACKAGE_VERSION_STRING + "\n"; }
+
+std::string usage_text(std::optional<Command> command) {
+  const std::string common =
+      "  --config PATH   read this config file instead of the system one (root only)\n"
+      "  --json          print one JSON object on stdout instead of text\n"
+      "  --help          show this help\n";
+  if (!command) {
+    return "Usage: totp-setup [COMMAND] [OPTIONS]\n"
+           "Enrol an account for time-based one-time codes (TOTP) and manage it.\n"
+           "\n"
+           "Commands:\n"
+           "  enroll          the enrolment wizard (the default command)\n"
+           "  status          show the enrolment, last login, recovery codes left, lockout\n"
+           "  recovery-codes  make a new set of recovery codes (the old ones stop working)\n"
+           "  remove          remove the enrolment\n"
+           "  unlock          end a lockout after too many wrong codes (root)\n"
+           "  init            create the master key and the state directory (root)\n"
+           "  help [COMMAND]  show help for a command\n"
+           "\n"
+           "Options:\n"
+           "  --user NAME     act on this user (root; default: yourself)\n"
+           "  --yes           answer yes to every question; enroll asks for no code\n"
+           "  --force         replace an existing enrolment (root)\n"
+           "  --qr MODE       QR code drawing: utf8, ascii or none\n" +
+           common +
+           "  --version       show the version\n"
+           "\n"
+           "Exit status: 0 success, 1 failure, 2 usage error, 3 refused (wrong code,\n"
+           "locked out, not allowed), 4 cancelled (answered no, or end of input).\n";
+  }
+  switch (*command) {
+    case Command::enroll:
+      return "Usage: totp-setup [enroll] [--user NAME] [--qr utf8|ascii|none] [--yes] [--force] [--json]\n"
+             "Make a new TOTP secret, show it as a QR code, an otpauth URI and text, ask for\n"
+             "a code from the authenticator app, then activate the enrolment and show 10\n"
+             "single-use recovery codes. Nothing is active until a code has been confirmed.\n"
+             "An existing enrolment is replaced only after a current code or a recovery code\n"
+             "(or, for root, --force).\n"
+             "\n"
+             "  --user NAME     enrol this user (root; default: yourself)\n"
+             "  --qr MODE       utf8 (default on a UTF-8 terminal), ascii, or none\n"
+             "  --yes           no questions and no code: the enrolment is active at once\n"
+             "  --force         replace an existing enrolment without a code (root)\n" +
+             common;
+    case Command::status:
+      return "Usage: totp-setup status [--user NAME] [--json]\n"
+             "Show whether the user is enrolled, the code parameters, when the enrolment was\n"
+             "made, the last successful login and from where, recovery codes left, and any\n"
+             "lockout.\n"
+             "\n"
+             "  --user NAME     show this user (root; default: yourself)\n" +
+             common;
+    case Command::recovery_codes:
+      return "Usage: totp-setup recovery-codes [--user NAME] [--yes] [--json]\n"
+             "Make 10 new single-use recovery codes; the old ones stop working. For yourself\n"
+             "this needs a current code from your app (or an unused recovery code).\n"
+             "\n"
+             "  --user NAME     for this user (root; default: yourself)\n"
+             "  --yes           do not ask for confirmation (a code is still needed)\n" +
+             common;
+    case Command::remove:
+      return "Usage: totp-setup remove [--user NAME] [--yes] [--json]\n"
+             "Remove the enrolment. For yourself this needs a current code from your app\n"
+             "(or an unused recovery code).\n"
+             "\n"
+             "  --user NAME     remove this user's enrolment (root; default: yourself)\n"
+             "  --yes           do not ask for confirmation (a code is still needed)\n" +
+             common;
+    case Command::unlock:
+      return "Usage: totp-setup unlock --user NAME [--json]\n"
+             "End a lockout (too many wrong codes) and clear the failure count. Root only.\n"
+             "\n" +
+             common;
+    case Command::init:
+      return "Usage: totp-setup init [--config PATH] [--json]\n"
+             "Create the master key and the state directory named in the config, root-owned\n"
+             "with safe modes. Running it again changes nothing that exists. Root only.\n"
+             "\n" +
+             common;
+    case Command::help:
+      return "Usage: totp-setup help [COMMAND]\n";
+  }
+  return {};
+}
+
+}  // namespace totp::setup

@@ -1,0 +1,304 @@
+// totp-helper: the setuid-root half of self-enrolment (like unix_chkpwd for
+// pam_unix). It serves ONE user, the real uid that started it; the request
+// never names a user, a path or a setting. It trusts nothing it inherits:
+// environment, umask, signal dispositions, open fds and the caller's config
+// are all reset or ignored, and it reads only the compiled-in config file.
+// See protocol.h for the messages; any malformed request ends the process.
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <optional>
+#include <string>
+
+#include "core/config.h"
+#include "core/key.h"
+#include "core/log.h"
+#include "core/store.h"
+#include "setup_tool/account_service.h"
+#include "setup_tool/protocol.h"
+
+namespace totp::setup {
+namespace {
+
+constexpr const char* kHelperConfig = SYSCONFDIR "/security/pam_totp.conf";
+constexpr int kMaxRequests = 16;        // a wizard needs at most 1 + 3 + 3
+constexpr int kMaxWrongProofs = 3;      // per process, on top of the lockout
+constexpr unsigned kLifetimeSeconds = 900;
+
+constexpr int kExitProtocol = 2;
+constexpr int kExitSetup = 1;
+
+void die_early(const char* msg) {
+  // stderr is known to be open (ensure_std_fds ran first).
+  const std::string line = std::string("totp-helper: ") + msg + "\n";
+  ssize_t ignored = write(STDERR_FILENO, line.data(), line.size());
+  (void)ignored;
+  _exit(kExitSetup);
+}
+
+// fds 0-2 must be open, or the first file we open would become "stderr".
+void ensure_std_fds() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    const int n = open("/dev/null", O_RDWR | O_NOCTTY);
+    if (n != fd) _exit(kExitSetup);
+  }
+}
+
+void reset_process_state() {
+  // Stray fds: only stdin/stdout/stderr stay.
+  if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0) {
+    for (int fd = 3; fd < 1024; ++fd) close(fd);
+  }
+  if (clearenv() != 0) die_early("cannot clear the environment");
+  setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
+  umask(077);
+  // Default dispositions, then ignore what a terminal can send: the caller
+  // ends us by closing the pipe; a write that has begun always finishes.
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    signal(sig, SIG_DFL);
+  }
+  for (int sig : {SIGINT, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGHUP, SIGPIPE}) signal(sig, SIG_IGN);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  // No core dumps of a process holding the master key.
+  struct rlimit zero {0, 0};
+  setrlimit(RLIMIT_CORE, &zero);
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  alarm(kLifetimeSeconds);
+}
+
+// Keeps euid 0 (the state and key are root's and 0600/0700: as their owner
+// we need no capability at all), but gives up every capability, groups
+// other than root's, and the ability to gain privilege again.
+void drop_privileges() {
+  if (setgroups(0, nullptr) != 0) die_early("cannot drop supplementary groups");
+  if (setresgid(0, 0, 0) != 0) die_early("cannot set the group");
+  for (int cap = 0; cap <= CAP_LAST_CAP; ++cap) {
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) die_early("cannot drop capabilities");
+  }
+  struct __user_cap_header_struct header {};
+  header.version = _LINUX_CAPABILITY_VERSION_3;
+  header.pid = 0;
+  struct __user_cap_data_struct data[2] {};
+  if (syscall(SYS_capset, &header, data) != 0) die_early("cannot drop capabilities");
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) die_early("cannot set no_new_privs");
+}
+
+Result<Settings> load_helper_settings() {
+  struct stat st {};
+  if (lstat(kHelperConfig, &st) != 0 && errno == ENOENT) return Settings{};
+  return load_settings(std::string(kHelperConfig), {});
+}
+
+Status send(const Json& reply) { return write_message(STDOUT_FILENO, reply); }
+
+class HelperSession {
+ public:
+  HelperSession(std::string user, std::optional<AccountService> service, std::optional<Error> setup_error)
+      : user_(std::move(user)), service_(std::move(service)), setup_error_(std::move(setup_error)) {}
+
+  // Returns the exit status when the session must end.
+  std::optional<int> handle(Json& req) {
+    auto op = string_field(req, "op");
+    if (!op) return refuse("request has no op");
+    if (setup_error_) {
+      (void)send(error_reply(*setup_error_));
+      return kExitSetup;
+    }
+    AccountService& svc = *service_;
+    if (*op == "status") {
+      if (!only_keys(req, {"op"})) return refuse("unexpected field in status");
+      auto s = svc.status();
+      if (!s) return reply_error(s.error());
+      return reply(status_to_wire(*s));
+    }
+    if (*op == "begin") {
+      if (!only_keys(req, {"op", "proof", "yes"})) return refuse("unexpected field in begin");
+      auto yes = bool_field(req, "yes");
+      if (req.contains("yes") && !yes) return refuse("yes is not a boolean");
+      auto proof = take_proof(req, "proof");
+      if (!proof) return refuse("proof is not a string");
+      if (too_many_wrong()) return stop("too many wrong codes in this session");
+      const SecureBytes* p = proof->empty() ? nullptr : &*proof;
+      if (yes.value_or(false)) {
+        auto r = svc.enrol_now(p, false);
+        if (!r) return reply_error(r.error());
+        Json out{{"ok", true}};
+        offer_to_wire(out, r->first);
+        codes_to_wire(out, r->second);
+        log("enrolled (--yes)");
+        return reply_secret(out);
+      }
+      auto r = svc.begin_enrolment(p, false);
+      if (!r) return reply_error(r.error());
+      Json out{{"ok", true}};
+      offer_to_wire(out, *r);
+      return reply_secret(out);
+    }
+    if (*op == "confirm") {
+      if (!only_keys(req, {"op", "code"})) return refuse("unexpected field in confirm");
+      auto code = take_proof(req, "code");
+      if (!code || code->empty()) return refuse("confirm needs a code");
+      if (!svc.has_offer()) return refuse("no enrolment in progress");
+      auto r = svc.confirm(code->view());
+      if (!r) return reply_error(r.error());
+      Json out{{"ok", true}, {"accepted", r->accepted}, {"tries_left", r->tries_left}};
+      if (r->accepted) {
+        codes_to_wire(out, r->issued);
+        log("enrolled");
+      }
+      return reply_secret(out);
+    }
+    if (*op == "recovery_codes" || *op == "remove") {
+      if (!only_keys(req, {"op", "proof"})) return refuse("unexpected field");
+      auto proof = take_proof(req, "proof");
+      if (!proof) return refuse("proof is not a string");
+      if (too_many_wrong()) return stop("too many wrong codes in this session");
+      const SecureBytes* p = proof->empty() ? nullptr : &*proof;
+      if (*op == "remove") {
+        Status st = svc.remove(p);
+        if (!st) return reply_error(st.error());
+        log("enrolment removed");
+        return reply(Json{{"ok", true}});
+      }
+      auto r = svc.regenerate_recovery_codes(p);
+      if (!r) return reply_error(r.error());
+      Json out{{"ok", true}};
+      codes_to_wire(out, *r);
+      log("recovery codes regenerated");
+      return reply_secret(out);
+    }
+    return refuse("unknown op");
+  }
+
+ private:
+  // A code from the request, copied into SecureBytes; the JSON copy is
+  // wiped. Missing -> empty; wrong type -> nullopt.
+  std::optional<SecureBytes> take_proof(Json& req, const char* key) {
+    auto it = req.find(key);
+    if (it == req.end()) return SecureBytes();
+    if (!it->is_string()) return std::nullopt;
+    std::string& s = it->get_ref<std::string&>();
+    if (s.size() > 64) return std::nullopt;
+    SecureBytes out = SecureBytes::from_string(s);
+    cleanse(s);
+    return out;
+  }
+  bool too_many_wrong() const { return wrong_proofs_ >= kMaxWrongProofs; }
+  std::optional<int> reply(const Json& j) {
+    if (!send(j)) return kExitSetup;
+    return std::nullopt;
+  }
+  std::optional<int> reply_secret(Json& j) {
+    auto r = reply(j);
+    cleanse_json(j);
+    return r;
+  }
+  std::optional<int> reply_error(const Error& e) {
+    if (e.code == Errc::permission) ++wrong_proofs_;
+    if (e.code == Errc::permission || e.code == Errc::locked) log(e.message);
+    return reply(error_reply(e));
+  }
+  std::optional<int> refuse(const std::string& why) {
+    (void)send(error_reply(make_error(Errc::invalid_argument, "request refused: " + why)));
+    log("request refused: " + why);
+    return kExitProtocol;
+  }
+  std::optional<int> stop(const std::string& why) {
+    (void)send(error_reply(make_error(Errc::permission, why)));
+    return kExitSetup;
+  }
+  void log(const std::string& what) const {
+    LogContext ctx;
+    ctx.service = "totp-helper";
+    ctx.user = user_;
+    log_event(ctx, LOG_NOTICE, what);
+  }
+
+  std::string user_;
+  std::optional<AccountService> service_;
+  std::optional<Error> setup_error_;
+  int wrong_proofs_ = 0;
+};
+
+int run(int argc) {
+  if (argc != 1) die_early("takes no arguments; it is run by totp-setup");
+  if (geteuid() != 0) die_early("must be installed setuid root (it is run by totp-setup)");
+  const uid_t uid = getuid();
+  errno = 0;
+  const struct passwd* pw = getpwuid(uid);
+  if (pw == nullptr || pw->pw_name == nullptr) die_early("the calling user has no passwd entry");
+  std::string user = pw->pw_name;
+  drop_privileges();
+  openlog("totp-helper", LOG_PID, LOG_AUTHPRIV);
+
+  std::optional<AccountService> service;
+  std::optional<Error> setup_error;
+  if (Status v = validate_user_name(user); !v) {
+    setup_error = v.error();
+  } else if (auto settings = load_helper_settings(); !settings) {
+    setup_error = settings.error();
+  } else if (auto key = load_master_key(settings->key_file); !key) {
+    setup_error = key.error();
+  } else if (auto store = Store::open(settings->state_dir, std::move(*key)); !store) {
+    setup_error = store.error();
+  } else {
+    service.emplace(std::move(*settings), std::move(*store), user, Caller::self);
+  }
+
+  HelperSession session(user, std::move(service), std::move(setup_error));
+  MessageReader reader(STDIN_FILENO);
+  for (int n = 0; n < kMaxRequests; ++n) {
+    auto msg = reader.next();
+    if (!msg) {
+      if (msg.error().code == Errc::not_found) return 0;  // the tool hung up: nothing more to do
+      (void)send(error_reply(make_error(Errc::invalid_argument, "request refused: " + msg.error().message)));
+      return kExitProtocol;
+    }
+    auto req = parse_message(msg->view());
+    if (!req) {
+      (void)send(error_reply(make_error(Errc::invalid_argument, "request refused: " + req.error().message)));
+      return kExitProtocol;
+    }
+    auto end = session.handle(*req);
+    cleanse_json(*req);
+    if (end) return *end;
+  }
+  (void)send(error_reply(make_error(Errc::invalid_argument, "request refused: too many requests")));
+  return kExitProtocol;
+}
+
+}  // namespace
+}  // namespace totp::setup
+
+int main(int argc, char** argv) {
+  (void)argv;
+  totp::setup::ensure_std_fds();
+  totp::setup::reset_process_state();
+  try {
+    return totp::setup::run(argc);
+  } catch (...) {
+    // nlohmann or std::bad_alloc: refuse, never crash with a half answer.
+    const char msg[] = "totp-helper: internal error\n";
+    ssize_t ignored = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)ignored;
+    return 1;
+  }
+}
