@@ -1,1 +1,6 @@
-# state benchmark rules (owned by the state work)
+# State store benchmark (load / locked ledger_only update / locked full
+# rewrite, median and p90): `make bench/state_bench && bench/state_bench [RUNS] [DIR]`.
+noinst_PROGRAMS += bench/state_bench
+bench_state_bench_SOURCES = bench/state_bench.cc
+bench_state_bench_CXXFLAGS = $(AM_CXXFLAGS) $(CRYPTO_CFLAGS)
+bench_state_bench_LDADD = libtotpcore.la $(CRYPTO_LIBS) $(ARGON2_LIBS)
