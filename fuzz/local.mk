@@ -1,1 +1,5 @@
-# fuzz: rules pending
+# Fuzz targets are built and run by fuzz/fuzzers.t (with clang's libFuzzer),
+# not by make; here they are only shipped in the tarball. Every
+# fuzz/fuzz_NAME.cc is picked up, with its seed corpus under fuzz/corpus/.
+EXTRA_DIST += fuzz/fuzzers.t fuzz/corpus \
+	$(patsubst $(srcdir)/%,%,$(wildcard $(srcdir)/fuzz/fuzz_*.cc))
