@@ -56,7 +56,9 @@ bail() { echo "Bail out! $*"; exit 1; }
 check() {
   _desc=$1; shift
   if "$@"; then ok "$_desc"; else not_ok "$_desc"; e2e_show_last; fi
+  if [ "${E2E_TIMING:-0}" = 1 ]; then diag "  at $(( $(date +%s) - E2E_T0 )) s"; fi
 }
+E2E_T0=$(date +%s)
 
 # ------------------------------------------------------------ setup, cleanup
 # e2e_init "$@": root check, tools, isolation, temp dir, trap.
@@ -324,8 +326,10 @@ e2e_ran_as() { grep -q "ran as $1 sum=42" "$E2E_TMP/last.out"; }
 
 # e2e_ssh AUTH USER PASSWORD CODE: logs in through the private sshd with real
 # ssh on a pty (answer.exp) and runs $E2E_CMD. AUTH: key (client key, then
-# keyboard-interactive) or kbd (keyboard-interactive only, no key). Output
-# in $E2E_TMP/last.out; returns ssh's exit status.
+# keyboard-interactive) or kbd (keyboard-interactive only, no key). With
+# E2E_SSH_TTY=1 the session gets a pty (-tt): sshd shows PAM's messages after
+# a successful keyboard-interactive login (e.g. recovery codes left) only
+# then. Output in $E2E_TMP/last.out; returns ssh's exit status.
 e2e_ssh() {
   case $1 in
     key) _auth="-i $E2E_TMP/client_key -o IdentitiesOnly=yes -o PubkeyAuthentication=yes -o PreferredAuthentications=publickey,keyboard-interactive" ;;
@@ -335,9 +339,9 @@ e2e_ssh() {
   e2e_client_key
   # shellcheck disable=SC2086
   env -u SSH_AUTH_SOCK E2E_PASSWORD="$3" E2E_CODE="$4" expect -f "$E2E_DIR/answer.exp" \
-    ssh -F /dev/null -T -p "$E2E_PORT" $_auth \
+    ssh -F /dev/null "$([ "${E2E_SSH_TTY:-0}" = 1 ] && echo -tt || echo -T)" -p "$E2E_PORT" $_auth \
       -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o GlobalKnownHostsFile=/dev/null \
-      -o CheckHostIP=no -o LogLevel=ERROR -o NumberOfPasswordPrompts=1 -o ConnectTimeout=10 \
+      -o CheckHostIP=no -o LogLevel=INFO -o NumberOfPasswordPrompts=1 -o ConnectTimeout=10 \
       -o BatchMode=no -o KbdInteractiveAuthentication=yes -o PasswordAuthentication=no \
       "$2@127.0.0.1" "$E2E_CMD" >"$E2E_TMP/last.out" 2>&1
 }

@@ -23,7 +23,7 @@ e2e_sshd_service "$E2E_GUIDE/pam-password-code"
 e2e_sshd_start "$E2E_GUIDE/sshd_config-password-code"
 
 # --- password, then code
-e2e_fresh_step "$P" 12
+e2e_fresh_step "$P" 3
 x=$(e2e_code "$P")
 check "password + right code: logged in, the command ran as the user" e2e_login_ok kbd "$P" "$(e2e_password "$P")" "$x"
 check "the prompts were the password, then 'Verification code:'" test "$(e2e_prompts)" = password,code
@@ -43,7 +43,7 @@ check "nullok: an enrolled user with a wrong code is still refused" \
 
 # --- forward_pass: "Password & verification code:" once, password first
 e2e_sshd_service "$E2E_GUIDE/pam-password-code-forward-pass"
-e2e_fresh_step "$F" 10
+e2e_fresh_step "$F" 3
 y=$(e2e_code "$F")
 check "forward_pass: password and code at one prompt: logged in" e2e_login_ok kbd "$F" "$(e2e_password "$F")" "$y"
 check "  (one prompt, for both)" test "$(e2e_prompts)" = password+code

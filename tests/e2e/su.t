@@ -22,7 +22,7 @@ sum_before=$(cksum </etc/pam.d/su)
 e2e_su_service "$E2E_GUIDE/pam-password-code"
 ok "users made, $B enrolled, su stack written"
 
-e2e_fresh_step "$B" 12
+e2e_fresh_step "$B" 3
 x=$(e2e_code "$B")
 check "su: password + right code: the command runs as the target" e2e_su_ok "$A" "$B" "$(e2e_password "$B")" "$x"
 check "  (asked for the password, then 'Verification code:')" test "$(e2e_prompts)" = password,code
