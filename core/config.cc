@@ -442,8 +442,12 @@ Status apply_pam_args(Settings& s, std::span<const std::string_view> args) {
 
 Result<Settings> load_settings(std::optional<std::string> config_path, std::span<const std::string_view> pam_args) {
   // config=PATH on the PAM line names the file (and wins over config_path).
+  bool config_arg_seen = false;
   for (const std::string_view arg : pam_args) {
     if (arg.substr(0, 7) == "config=" || arg == "config") {
+      if (config_arg_seen)
+        return make_error(Errc::invalid_argument, "PAM argument: duplicate setting 'config'");
+      config_arg_seen = true;
       std::string path;
       const std::string_view v = arg.size() > 7 ? arg.substr(7) : std::string_view();
       TOTP_TRY_STATUS(parse_path("PAM argument", "config", v, path));

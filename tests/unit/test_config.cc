@@ -618,6 +618,11 @@ void test_load_missing(void**) {
   assert_true(contains(r3.error().message, "config"));
   auto r4 = totp::load_settings(std::nullopt, std::vector<std::string_view>{"config="});
   assert_false(r4.ok());
+  // Two config= arguments are a duplicate before any file is opened.
+  const std::string arg2 = "config=" + missing + "2";
+  auto r5 = totp::load_settings(std::nullopt, std::vector<std::string_view>{arg, arg2});
+  assert_false(r5.ok());
+  assert_true(contains(r5.error().message, "PAM argument: duplicate setting 'config'"));
 
   // The default file missing means defaults (plus PAM arguments).
   struct stat st {};
