@@ -165,6 +165,7 @@ Summary summarize(std::vector<std::int64_t> s) {
     if (k > s.size()) k = s.size();
     return static_cast<double>(s[k - 1]) / 1000.0;
   };
+  r.min_us = static_cast<double>(s.front()) / 1000.0;
   r.median_us = rank(0.5);
   r.p90_us = rank(0.9);
   return r;

@@ -59,9 +59,10 @@ struct Outcome {
 Outcome run_transaction(const std::string& confdir, const std::string& service, const std::string& user,
                         const std::string& answer);
 
-// Median and 90th percentile (nearest rank) of samples in nanoseconds.
+// Minimum, median and 90th percentile (nearest rank) of samples in nanoseconds.
 struct Summary {
   std::size_t n = 0;
+  double min_us = 0;
   double median_us = 0;
   double p90_us = 0;
 };

@@ -8,7 +8,8 @@ bench_pam_bench_SOURCES = \
 	bench/pam_bench.cc \
 	bench/bench_util.h bench/bench_util.cc \
 	bench/ga_fixture.h bench/ga_fixture.cc \
-	bench/totp_fixture.h bench/totp_fixture.cc
+	bench/totp_fixture.h bench/totp_fixture.cc \
+	bench/phase_costs.h bench/phase_costs.cc
 bench_pam_bench_CXXFLAGS = $(AM_CXXFLAGS) $(PAM_CFLAGS) $(CRYPTO_CFLAGS)
 bench_pam_bench_LDADD = libtotpcore.la $(PAM_LIBS) $(CRYPTO_LIBS) $(ARGON2_LIBS)
 CLEANFILES += $(EXTRA_PROGRAMS)

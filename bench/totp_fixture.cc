@@ -29,11 +29,29 @@ T take(totp::Result<T> r, const char* what) {
 struct TotpFixture::Impl {
   explicit Impl(totp::Store s) : store(std::move(s)) {}
   totp::Store store;
+  std::optional<totp::Enrolment> shared;  // salt + 10 hashes for recovery_codes == 0
 };
 
-TotpFixture::TotpFixture(const std::string& dir) {
-  const std::string key_file = dir + "/pam_totp.key";
-  const std::string state_dir = dir + "/state";
+namespace {
+
+// Salt and hashes for `n` fresh codes; the typed codes go to `typed`.
+void make_codes(totp::Enrolment& e, std::size_t n, std::vector<std::string>& typed) {
+  e.recovery_salt = take(totp::make_recovery_salt(), "recovery salt");
+  for (std::size_t i = 0; i < n; ++i) {
+    totp::SecureBytes code = totp::make_recovery_code();
+    std::optional<totp::SecureBytes> norm = totp::normalize_recovery_code(code.view());
+    if (!norm) throw std::runtime_error("make_recovery_code gave a code normalize_recovery_code refuses");
+    e.recovery_hashes.push_back(take(totp::hash_recovery_code(norm->view(), e.recovery_salt), "hash recovery code"));
+    typed.emplace_back(code.view());
+  }
+}
+
+}  // namespace
+
+TotpFixture::TotpFixture(const std::string& dir)
+    : dir_(dir), key_file_(dir + "/pam_totp.key"), state_dir_(dir + "/state") {
+  const std::string& key_file = key_file_;
+  const std::string& state_dir = state_dir_;
   if ((mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) || mkdir(state_dir.c_str(), 0700) != 0) {
     throw std::runtime_error("mkdir " + state_dir + ": " + std::strerror(errno));
   }
@@ -53,15 +71,17 @@ std::vector<std::string> TotpFixture::enrol(const std::string& user, const std::
   rec.enrolment.otp = totp::OtpParams{};
   rec.enrolment.created = static_cast<std::int64_t>(time(nullptr));
   rec.enrolment.state = totp::EnrolmentState::active;
-  rec.enrolment.recovery_salt = take(totp::make_recovery_salt(), "recovery salt");
   std::vector<std::string> typed;
-  for (std::size_t i = 0; i < recovery_codes; ++i) {
-    totp::SecureBytes code = totp::make_recovery_code();
-    std::optional<totp::SecureBytes> norm = totp::normalize_recovery_code(code.view());
-    if (!norm) throw std::runtime_error("make_recovery_code gave a code normalize_recovery_code refuses");
-    rec.enrolment.recovery_hashes.push_back(
-        take(totp::hash_recovery_code(norm->view(), rec.enrolment.recovery_salt), "hash recovery code"));
-    typed.emplace_back(code.view());
+  if (recovery_codes > 0) {
+    make_codes(rec.enrolment, recovery_codes, typed);
+  } else {
+    if (!impl_->shared) {
+      impl_->shared.emplace();
+      std::vector<std::string> unused;
+      make_codes(*impl_->shared, totp::kRecoveryCodeCount, unused);
+    }
+    rec.enrolment.recovery_salt = impl_->shared->recovery_salt;
+    rec.enrolment.recovery_hashes = impl_->shared->recovery_hashes;
   }
   auto status = impl_->store.update(user, [&](std::optional<totp::Record>& r) -> totp::Result<totp::Store::Write> {
     r = totp::clone_record(rec);

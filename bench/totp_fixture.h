@@ -21,10 +21,16 @@ class TotpFixture {
   TotpFixture& operator=(const TotpFixture&) = delete;
 
   const std::string& config_path() const noexcept { return config_; }
+  const std::string& key_file() const noexcept { return key_file_; }
+  const std::string& state_dir() const noexcept { return state_dir_; }
+  const std::string& dir() const noexcept { return dir_; }
 
   // An active enrolment (SHA1, 6 digits, 30 s: the authenticator apps'
   // default) with `recovery_codes` single-use codes; returns the codes as
   // the user would type them. Making each code costs one Argon2id hash.
+  // recovery_codes == 0: the user gets 10 hashes made once and shared by
+  // all such users (their codes are not returned), so every record has the
+  // size of a real one without 10 Argon2id hashes per bench user.
   std::vector<std::string> enrol(const std::string& user, const std::vector<std::uint8_t>& secret,
                                  std::size_t recovery_codes);
 
@@ -34,7 +40,7 @@ class TotpFixture {
 
  private:
   struct Impl;
-  std::string config_;
+  std::string dir_, key_file_, state_dir_, config_;
   std::unique_ptr<Impl> impl_;
 };
 
