@@ -123,7 +123,7 @@ deb=$(ls "$tmp"/build/${pkg}_*.deb 2>/dev/null | head -1)
 check "the build made ${pkg}_*.deb" test -n "$deb"
 
 # --- lintian -----------------------------------------------------------------
-lintian --fail-on error --no-tag-display-limit "$deb" >"$tmp/lintian.log" 2>&1
+lintian --fail-on error --tag-display-limit 0 "$deb" >"$tmp/lintian.log" 2>&1
 rc=$?
 if [ "$rc" -eq 0 ] && ! grep -q '^E:' "$tmp/lintian.log"; then
   ok "lintian reports no errors ($(grep -c '^W:' "$tmp/lintian.log") warnings)"
