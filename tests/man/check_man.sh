@@ -29,7 +29,7 @@ if ! "$lister" >"$tmp/keys" 2>"$tmp/lister.err" || [ ! -s "$tmp/keys" ]; then
   exit 0
 fi
 nkeys=$(wc -l <"$tmp/keys")
-echo "1..$((3 * 2 + nkeys + 3))"
+echo "1..$((3 * 2 + nkeys + 5))"
 
 # --- rendering ---------------------------------------------------------------
 for p in $pages; do
@@ -78,6 +78,34 @@ if [ -z "$missing" ]; then
   ok "pam_totp(8) lists every setting as a module option"
 else
   nok "pam_totp(8) lists every setting as a module option (missing:$missing)"
+fi
+
+# --- totp-setup(1) documents every command and option of `totp-setup --help` ---
+tool="$top_builddir/totp-setup"
+if "$tool" --help >"$tmp/help" 2>&1; then
+  # Commands: the first word of each line of the "Commands:" block.
+  sed -n '/^Commands:/,/^$/p' "$tmp/help" | awk 'NR > 1 && NF { print $1 }' >"$tmp/commands"
+  grep -o -- '--[a-z][a-z-]*' "$tmp/help" | sort -u >"$tmp/options"
+  page="$man/totp-setup.1"
+  missing=""
+  [ -s "$tmp/commands" ] || missing=" (no commands found in --help)"
+  while read -r c; do
+    r=$(printf '%s' "$c" | sed 's/-/\\\\-/g')
+    grep -q "^\.B[R]\{0,1\} \"\{0,1\}$r\( \|\"\|\$\)" "$page" || missing="$missing $c"
+  done <"$tmp/commands"
+  if [ -z "$missing" ]; then ok "totp-setup(1) has an item for every command of totp-setup --help"
+  else nok "totp-setup(1) has an item for every command of totp-setup --help (missing:$missing)"; fi
+  missing=""
+  [ -s "$tmp/options" ] || missing=" (no options found in --help)"
+  while read -r o; do
+    r=$(printf '%s' "$o" | sed 's/-/\\\\-/g')
+    grep -q -- "$r" "$page" || missing="$missing $o"
+  done <"$tmp/options"
+  if [ -z "$missing" ]; then ok "totp-setup(1) documents every option of totp-setup --help"
+  else nok "totp-setup(1) documents every option of totp-setup --help (missing:$missing)"; fi
+else
+  nok "totp-setup --help runs (for the command list)"
+  nok "totp-setup --help runs (for the option list)"
 fi
 
 # --- the shipped default config and the page's example parse -------------------
