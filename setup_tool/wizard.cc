@@ -105,7 +105,8 @@ int begin_replacement(Backend& backend, std::optional<Offer>& offer) {
   auto replace = ask_yes_no("You already have an active enrolment. Replace it?", false);
   if (!replace || !*replace) return fail(kExitCancelled, "nothing was changed");
   note("To replace it, enter a current code from your app (or one of your recovery codes).\n");
-  for (int i = 0; i < kProofTries; ++i) {
+  const int tries = is_terminal(0) ? kProofTries : 1;  // piped input: no second guess
+  for (int i = 0; i < tries; ++i) {
     SecretInput in = read_secret_line("Verification code: ");
     if (in.status == InputStatus::eof) return fail(kExitCancelled, "no code given: nothing was changed");
     if (in.status == InputStatus::too_long) return fail(kExitRefused, "that input is too long to be a code");
@@ -114,7 +115,7 @@ int begin_replacement(Backend& backend, std::optional<Offer>& offer) {
       offer = std::move(*r);
       return kExitOk;
     }
-    if (r.error().code != Errc::permission || i + 1 == kProofTries) return fail_with(r.error());
+    if (r.error().code != Errc::permission || i + 1 == tries) return fail_with(r.error());
     note(kWrongCodeHint);
   }
   return fail(kExitRefused, "too many wrong codes: nothing was changed");

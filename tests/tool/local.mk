@@ -1,1 +1,8 @@
-# rules pending
+# totp-setup tests run by make check (as root; they skip otherwise): QR
+# decoding, the wizard in a real terminal, oathtool agreement, commands and
+# JSON. tests/tool/selfenrol.t (run after install by scripts/test-all.sh)
+# covers unprivileged users and the setuid helper.
+TESTS += tests/tool/qr_zbar.sh tests/tool/wizard.sh tests/tool/oathtool_params.sh tests/tool/commands_json.sh
+dist_check_SCRIPTS += tests/tool/qr_zbar.sh tests/tool/wizard.sh tests/tool/oathtool_params.sh \
+	tests/tool/commands_json.sh
+EXTRA_DIST += tests/tool/lib.sh tests/tool/qr_text_to_pgm.py tests/tool/selfenrol.t
