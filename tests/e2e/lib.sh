@@ -146,7 +146,7 @@ e2e_made_file() { E2E_FILES="$E2E_FILES $1"; }
 # /bin/sh and a random password.
 e2e_user() {
   _name=$1
-  case $_name in "$E2E_TAG"?*) ;; *) bail "e2e_user: $_name does not start with $E2E_TAG" ;; esac
+  case $_name in "$E2E_TAG"*) ;; *) bail "e2e_user: $_name does not start with $E2E_TAG" ;; esac
   useradd -m -s /bin/sh "$_name" >/dev/null 2>&1 || bail "useradd $_name failed"
   E2E_USERS="$E2E_USERS $_name"
   mkdir -p "$E2E_TMP/users"
@@ -174,7 +174,7 @@ e2e_authorize() {
 e2e_config() {
   E2E_CONF=$E2E_TMP/$1.conf; _conf=$E2E_CONF; shift
   {
-    echo "# e2e test config"
+    echo "# pam_totp.conf of one e2e suite (or the demo): key and state in its temp dir"
     echo "state_dir = $E2E_TMP/state"
     echo "key_file = $E2E_TMP/pam_totp.key"
     for _l in "$@"; do echo "$_l"; done
