@@ -156,7 +156,12 @@ void test_concurrent_updates_lose_nothing(void**) {
 // of 3 rewrite the whole file (and record the value in `created` too).
 bool whole_file_value(std::uint32_t v) { return v % 3 == 0; }
 
+constexpr std::uint32_t kReady = 0xffffffffu;
+
 [[noreturn]] void crash_writer(Store& s, int report_fd) {
+  // Tell the parent we are running, so that its random delay is spent
+  // writing, not starting up (fork is slow under ASan).
+  if (::write(report_fd, &kReady, sizeof kReady) != sizeof kReady) ::_exit(32);
   for (;;) {
     std::uint32_t written = 0;
     auto st = s.update("alice", [&written](std::optional<Record>& rec) -> Result<Write> {
@@ -187,7 +192,7 @@ void test_sigkill_leaves_old_or_new(void**) {
     return Write::everything;
   }));
   std::mt19937 rng(static_cast<unsigned>(::time(nullptr)) ^ static_cast<unsigned>(::getpid()));
-  std::uniform_int_distribution<int> delay_us(0, 4000);
+  std::uniform_int_distribution<int> delay_us(0, 3000);
   std::uint32_t current = 0;
   int ahead = 0, progressed = 0;
   for (int round = 0; round < kCrashRounds; ++round) {
@@ -200,6 +205,10 @@ void test_sigkill_leaves_old_or_new(void**) {
       crash_writer(s, report[1]);
     }
     ::close(report[1]);
+    std::uint32_t ready = 0;
+    if (::read(report[0], &ready, sizeof ready) != static_cast<ssize_t>(sizeof ready) || ready != kReady) {
+      fail_msg("round %d: writer did not start", round);
+    }
     struct timespec ts {0, delay_us(rng) * 1000L};
     ::nanosleep(&ts, nullptr);
     ::kill(pid, SIGKILL);
