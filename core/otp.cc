@@ -12,7 +12,6 @@
 #include <openssl/params.h>
 
 #include <array>
-#include <cctype>
 #include <memory>
 #include <string>
 
@@ -119,10 +118,14 @@ const char* algorithm_name(Algorithm a) noexcept {
 }
 
 std::optional<Algorithm> parse_algorithm(std::string_view name) noexcept {
+  // ASCII-only case folding: std::toupper would follow the locale (a
+  // Turkish locale does not map 'i' to 'I').
   auto equals_ci = [name](std::string_view upper) {
     if (name.size() != upper.size()) return false;
     for (std::size_t i = 0; i < name.size(); ++i) {
-      if (std::toupper(static_cast<unsigned char>(name[i])) != upper[i]) return false;
+      char c = name[i];
+      if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+      if (c != upper[i]) return false;
     }
     return true;
   };
