@@ -16,6 +16,7 @@
 #include <cstring>
 #include <ctime>
 #include <stdexcept>
+#include <string_view>
 
 namespace bench {
 
@@ -74,9 +75,29 @@ void DevLogSink::drain() {
       ssize_t n;
       while ((n = recv(fd_, buf, sizeof(buf), MSG_DONTWAIT)) >= 0) {
         if (messages_.fetch_add(1) < echo_) std::fprintf(stderr, "syslog: %.*s\n", static_cast<int>(n), buf);
+        std::string_view msg(buf, static_cast<std::size_t>(n));
+        std::lock_guard<std::mutex> g(mu_);
+        if (!needle_.empty() && kept_.size() < 1000 && msg.find(needle_) != std::string_view::npos) {
+          kept_.emplace_back(msg);
+        }
       }
     }
   }
+}
+
+void DevLogSink::watch(const std::string& needle) {
+  std::lock_guard<std::mutex> g(mu_);
+  needle_ = needle;
+  kept_.clear();
+}
+
+std::vector<std::string> DevLogSink::take_matching(const std::string& needle) {
+  std::lock_guard<std::mutex> g(mu_);
+  std::vector<std::string> out;
+  for (auto& m : kept_)
+    if (m.find(needle) != std::string::npos) out.push_back(std::move(m));
+  kept_.clear();
+  return out;
 }
 
 DevLogSink::~DevLogSink() {

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <mutex>
 #include <cstdint>
 #include <string>
 #include <thread>
@@ -33,6 +34,11 @@ class DevLogSink {
   const std::string& path() const noexcept { return path_; }
   // Human-readable line for the report: "created" / "kept existing" / error.
   const std::string& status() const noexcept { return status_; }
+  // Messages containing `needle` received since the last call (at most
+  // 1000 kept); empty when the sink was not created.
+  std::vector<std::string> take_matching(const std::string& needle);
+  // From now on keep messages containing `needle` for take_matching.
+  void watch(const std::string& needle);
 
  private:
   void drain();
@@ -42,6 +48,9 @@ class DevLogSink {
   int fd_ = -1;
   int wake_[2] = {-1, -1};
   std::atomic<std::uint64_t> messages_{0};
+  std::mutex mu_;
+  std::string needle_;             // guarded by mu_
+  std::vector<std::string> kept_;  // guarded by mu_
   std::thread thread_;
 };
 

@@ -35,7 +35,7 @@ class TotpFixture {
                                  std::size_t recovery_codes);
 
   // Milliseconds of one Argon2id hash with the production cost, measured
-  // in this process (the yardstick for "one hash per recovery attempt").
+  // now in this process (the yardstick for "one hash per recovery attempt").
   static double argon2_hash_ms();
 
  private:
