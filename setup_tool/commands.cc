@@ -22,6 +22,7 @@ bool print_text(const std::string& s) { return print_out(s); }
 // Yes/no before a destructive step: --yes, or a terminal to ask on.
 std::optional<int> confirm_or_cancel(const Context& ctx, const std::string& question) {
   if (ctx.opts.yes) return std::nullopt;
+  if (ctx.opts.json) return fail(kExitUsage, "--json asks no questions: add --yes to confirm");
   if (!is_terminal(0)) return fail(kExitUsage, "no terminal to ask on: add --yes to confirm");
   auto answer = ask_yes_no(question, false);
   if (!answer || !*answer) return fail(kExitCancelled, "nothing was changed");
