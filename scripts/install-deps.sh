@@ -11,7 +11,7 @@ PACKAGES="
   nlohmann-json3-dev
   libpam-modules libpam-runtime libpam-wrapper libpamtest0-dev pamtester
   oathtool zbar-tools imagemagick python3 jq expect tmux faketime libfaketime
-  openssh-server openssh-client util-linux passwd procps
+  openssh-server openssh-client util-linux passwd procps iproute2
   clang libclang-rt-14-dev
   libpam-google-authenticator
   debhelper dpkg-dev fakeroot lintian groff groff-base man-db

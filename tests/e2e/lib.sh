@@ -6,8 +6,8 @@
 # also when the suite fails or is interrupted.
 #
 # Isolation: where the kernel allows it (root on a normal machine), e2e_init
-# re-runs the suite in a private mount namespace in which /etc and /home are
-# copy-on-write overlays kept on a tmpfs. The users, the PAM service files and
+# re-runs the suite in a private mount namespace in which /etc, /home and
+# /var/log are copy-on-write overlays kept on a tmpfs. The users, the PAM service files and
 # the home directories the suite makes then exist only inside that namespace
 # and vanish with it, even on `kill -9`; the real /etc/pam.d/sshd and
 # /etc/pam.d/su are never written. Where no namespace can be made (or with
@@ -64,7 +64,7 @@ E2E_T0=$(date +%s)
 # e2e_init "$@": root check, tools, isolation, temp dir, trap.
 e2e_init() {
   [ "$(id -u)" = 0 ] || skip_all "needs root (it runs a private sshd, adds users and runs su)"
-  for _t in sshd ssh ssh-keygen expect oathtool jq useradd userdel chpasswd ss openssl runuser su; do
+  for _t in sshd ssh ssh-keygen expect oathtool jq useradd userdel chpasswd ss runuser su unshare setpriv findmnt od; do
     command -v "$_t" >/dev/null 2>&1 || PATH=$PATH:/usr/sbin:/sbin command -v "$_t" >/dev/null 2>&1 ||
       bail "$_t not found (scripts/install-deps.sh installs it)"
   done
@@ -103,17 +103,20 @@ e2e_init() {
   fi
 }
 
-# Mounts tmpfs-backed overlays on /etc and /home (inside our namespace only).
+# Mounts tmpfs-backed overlays on /etc, /home and /var/log (inside our
+# namespace only; /var/log takes what sshd writes about pty sessions).
 e2e_overlay_etc_home() {
-  # a mount below /etc or /home (e.g. a container's /etc/hosts) would be hidden
-  findmnt -rn -o TARGET | grep -qE '^/(etc|home)/' && return 1
+  # a mount below one of them (e.g. a container's /etc/hosts) would be hidden
+  findmnt -rn -o TARGET | grep -qE '^/(etc|home|var/log)/' && return 1
   mkdir "$E2E_TMP/ovl" || return 1
   mount -t tmpfs -o mode=0700 e2e-overlay "$E2E_TMP/ovl" || return 1
   E2E_MOUNTS="$E2E_TMP/ovl"
-  for _d in etc home; do
-    mkdir -p "$E2E_TMP/ovl/$_d.up" "$E2E_TMP/ovl/$_d.work" "/$_d" || return 1
+  for _d in etc home var/log; do
+    [ -d "/$_d" ] || continue
+    _o=$(echo "$_d" | tr / _)
+    mkdir -p "$E2E_TMP/ovl/$_o.up" "$E2E_TMP/ovl/$_o.work" || return 1
     mount -t overlay overlay \
-      -o "lowerdir=/$_d,upperdir=$E2E_TMP/ovl/$_d.up,workdir=$E2E_TMP/ovl/$_d.work" "/$_d" || return 1
+      -o "lowerdir=/$_d,upperdir=$E2E_TMP/ovl/$_o.up,workdir=$E2E_TMP/ovl/$_o.work" "/$_d" || return 1
     E2E_MOUNTS="/$_d $E2E_MOUNTS"
   done
   return 0
@@ -138,6 +141,13 @@ e2e_cleanup() {
   return 0
 }
 
+# quietly COMMAND...: runs it with its output kept out of the TAP stream
+# (shown as comments when it fails).
+quietly() {
+  "$@" >"$E2E_TMP/quiet.out" 2>&1 && return 0
+  _rc=$?; sed 's/^/#   /' "$E2E_TMP/quiet.out"; return $_rc
+}
+
 # Records a file this suite made, removed by the trap.
 e2e_made_file() { E2E_FILES="$E2E_FILES $1"; }
 
@@ -150,7 +160,7 @@ e2e_user() {
   useradd -m -s /bin/sh "$_name" >/dev/null 2>&1 || bail "useradd $_name failed"
   E2E_USERS="$E2E_USERS $_name"
   mkdir -p "$E2E_TMP/users"
-  openssl rand -hex 12 >"$E2E_TMP/users/$_name.pw"
+  od -An -N12 -tx1 /dev/urandom | tr -d ' \n' >"$E2E_TMP/users/$_name.pw"
   printf '%s:%s\n' "$_name" "$(cat "$E2E_TMP/users/$_name.pw")" | chpasswd || bail "chpasswd $_name failed"
 }
 e2e_password() { cat "$E2E_TMP/users/$1.pw"; }
