@@ -110,7 +110,7 @@ else
   (cd "$SRC_DIR" && tar --exclude=./_build --exclude=./.git -cf - .) | tar -xf - -C "$src"
 fi
 start=$(date +%s)
-if (cd "$src" && DEB_BUILD_OPTIONS="parallel=2 nocheck" dpkg-buildpackage -us -uc -b) \
+if (cd "$src" && DEB_BUILD_OPTIONS="parallel=2 nocheck noautodbgsym" dpkg-buildpackage -us -uc -b) \
      >"$tmp/build.log" 2>&1; then
   ok "dpkg-buildpackage -us -uc -b builds ($(($(date +%s) - start)) s)"
 else
