@@ -103,6 +103,11 @@ fi
 # ------------------------------------------------------------------ part 1
 [ "$(id -u)" = 0 ] || { echo "demo.sh: run as root (it installs packages and runs a private sshd)" >&2; exit 1; }
 
+if [ -f "$src/config.status" ]; then
+  echo "demo.sh: $src was configured in place; the demo builds out of tree: run 'make distclean' there first" >&2
+  exit 1
+fi
+
 say "1. Dependencies (scripts/install-deps.sh, apt-get)"
 sh "$src/scripts/install-deps.sh"
 

@@ -31,7 +31,7 @@ check "a user without this suite's tag is refused (AllowUsers)" e2e_login_refuse
 # key, then keyboard-interactive with a stack that asks nothing
 printf 'auth required pam_permit.so\n' >"$E2E_TMP/standin-permit"
 e2e_sshd_service "$E2E_TMP/standin-permit"
-kill "$E2E_SSHD_PID"; wait "$E2E_SSHD_PID" 2>/dev/null
+e2e_stop "$E2E_SSHD_PID"
 printf 'UsePAM yes\nKbdInteractiveAuthentication yes\nPasswordAuthentication no\nAuthenticationMethods publickey,keyboard-interactive\n' \
   >"$E2E_TMP/standin-sshd-key"
 e2e_sshd_start "$E2E_TMP/standin-sshd-key"

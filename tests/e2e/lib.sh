@@ -124,12 +124,7 @@ e2e_overlay_etc_home() {
 
 e2e_cleanup() {
   set +e
-  for _p in $E2E_PIDS; do kill "$_p" 2>/dev/null; done
-  for _p in $E2E_PIDS; do
-    _i=0
-    while kill -0 "$_p" 2>/dev/null && [ $_i -lt 50 ]; do sleep 0.1; _i=$((_i + 1)); done
-    kill -9 "$_p" 2>/dev/null
-  done
+  for _p in $E2E_PIDS; do e2e_stop "$_p"; done
   for _u in $E2E_USERS; do
     userdel -r "$_u" >/dev/null 2>&1 || userdel -f -r "$_u" >/dev/null 2>&1 ||
       echo "# cleanup: could not remove user $_u" >&2
@@ -146,6 +141,23 @@ e2e_cleanup() {
 quietly() {
   "$@" >"$E2E_TMP/quiet.out" 2>&1 && return 0
   _rc=$?; sed 's/^/#   /' "$E2E_TMP/quiet.out"; return $_rc
+}
+
+# e2e_stop PID: stops a process this suite started (a child of this shell):
+# SIGTERM, then SIGKILL after 5 s, and reaps it, so that its pid is never
+# signalled again once the system could reuse it.
+e2e_stop() {
+  kill "$1" 2>/dev/null || { wait "$1" 2>/dev/null; e2e_forget_pid "$1"; return 0; }
+  ( sleep 5; kill -9 "$1" ) >/dev/null 2>&1 &
+  _killer=$!
+  wait "$1" 2>/dev/null
+  kill "$_killer" 2>/dev/null; wait "$_killer" 2>/dev/null
+  e2e_forget_pid "$1"
+}
+e2e_forget_pid() {
+  _keep=""
+  for _q in $E2E_PIDS; do [ "$_q" = "$1" ] || _keep="$_keep $_q"; done
+  E2E_PIDS=$_keep
 }
 
 # Records a file this suite made, removed by the trap.
@@ -322,7 +334,7 @@ e2e_sshd_start() {
       if [ -n "$(ss -Hltn "sport = :$E2E_PORT")" ]; then return 0; fi
       sleep 0.1; _i=$((_i + 1))
     done
-    kill "$E2E_SSHD_PID" 2>/dev/null
+    e2e_stop "$E2E_SSHD_PID"
     diag "sshd did not start on port $E2E_PORT (try $_try):"; tail -5 "$E2E_TMP/sshd.log" | sed 's/^/# /'
   done
   bail "could not start a private sshd"
