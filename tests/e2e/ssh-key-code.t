@@ -25,7 +25,8 @@ e2e_sshd_start "$E2E_GUIDE/sshd_config-key-code"
 
 # --- the plain login
 check "key + right code: logged in, the command ran as the user" e2e_login_ok key "$G" "" "$(e2e_code "$G")"
-check "the prompt was 'Verification code:', once" test "$(e2e_prompts)" = code
+check "the prompt was 'Verification code:' (that spelling), once" \
+  sh -c "test '$(e2e_prompts)' = code && grep -q 'Verification code: ' '$E2E_TMP/last.out'"
 check "no key: refused before any code is asked" e2e_login_refused kbd "$G" "" "$(e2e_code "$G" 1)"
 check "  (no 'Verification code:' prompt without the key)" test -z "$(e2e_prompts)"
 
