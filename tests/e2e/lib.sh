@@ -329,7 +329,7 @@ e2e_sshd_start() {
     E2E_SSHD_PID=$!
     E2E_PIDS="$E2E_PIDS $E2E_SSHD_PID"
     _i=0
-    while [ $_i -lt 50 ]; do
+    while [ $_i -lt 100 ]; do
       if ! kill -0 "$E2E_SSHD_PID" 2>/dev/null; then break; fi
       if [ -n "$(ss -Hltn "sport = :$E2E_PORT")" ]; then return 0; fi
       sleep 0.1; _i=$((_i + 1))
