@@ -697,24 +697,38 @@ int run(const Options& opt) {
     nolock.add_users(lu);
     long rss0 = 0, successes = 0;
     std::int64_t t0 = now_ns();
-    std::printf("\nmemory: %ld pam_totp transactions, state in %s (lockout off: deny=0; 1 in 4 with the\n"
-                "right code, which succeeds once per user and step and is refused as a replay after that;\n"
-                "the rest wrong codes)\n",
+    std::printf("\nmemory: %ld pam_totp transactions, state in %s (lockout off: deny=0);\n"
+                "in turn: right code (accepted: the bench makes the module forget the last used step\n"
+                "first), the same code again (refused: replay), a wrong code, a malformed answer\n",
                 n, leak_dir.c_str());
     std::fflush(stdout);
+    long replays_refused = 0;
+    std::string last_right;
     for (long i = 0; i < n; ++i) {
       if (i == warmup) rss0 = bench::resident_kib();
-      const std::string& u = lu[static_cast<std::size_t>(i) % lu.size()];
-      std::string a = (i % 4 == 0) ? nolock.right_code(u) : nolock.wrong_code(u);
+      const std::string& u = lu[static_cast<std::size_t>(i / 4) % lu.size()];
+      std::string a;
+      switch (i % 4) {
+        case 0:
+          leak_fx.forget_last_step(u);
+          a = last_right = nolock.right_code(u);
+          break;
+        case 1: a = last_right; break;
+        case 2: a = nolock.wrong_code(u); break;
+        default: a = (i % 8 == 3) ? "12x4" : ""; break;
+      }
       bench::Outcome o = bench::run_transaction(ctx.confdir, nolock.service, u, a);
       if (o.authenticate_rc == PAM_SUCCESS) ++successes;
+      if (i % 4 == 1 && o.authenticate_rc != PAM_SUCCESS) ++replays_refused;
+      if ((i % 4 == 0) != (o.authenticate_rc == PAM_SUCCESS)) ++ctx.unexpected;
       if ((i + 1) % 20000 == 0) std::fprintf(stderr, "pam_bench: memory loop %ld/%ld, RSS %ld KiB\n", i + 1, n, bench::resident_kib());
     }
     long rss1 = bench::resident_kib();
     double secs = static_cast<double>(now_ns() - t0) / 1e9;
     std::printf("  RSS after %ld warm-up transactions: %ld KiB; after %ld: %ld KiB; growth %+ld KiB: %s\n", warmup,
                 rss0, n, rss1, rss1 - rss0, rss1 - rss0 <= 0 ? "no leak" : "GROWTH (leak?)");
-    std::printf("  (%ld successes, %.1f s, %.0f transactions/s)\n", successes, secs, static_cast<double>(n) / secs);
+    std::printf("  (%ld accepted, %ld replays refused, %.1f s, %.0f transactions/s)\n", successes, replays_refused, secs,
+                static_cast<double>(n) / secs);
     all_met = all_met && rss1 - rss0 <= 0;
   }
 

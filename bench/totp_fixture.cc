@@ -91,6 +91,15 @@ std::vector<std::string> TotpFixture::enrol(const std::string& user, const std::
   return typed;
 }
 
+void TotpFixture::forget_last_step(const std::string& user) {
+  auto status = impl_->store.update(user, [](std::optional<totp::Record>& r) -> totp::Result<totp::Store::Write> {
+    if (!r) return totp::make_error(totp::Errc::not_found, "no record");
+    r->ledger.last_used_step.reset();
+    return totp::Store::Write::ledger_only;
+  });
+  if (!status.ok()) throw std::runtime_error("forget last step of " + user + ": " + status.error().message);
+}
+
 double TotpFixture::argon2_hash_ms() {
   totp::RecoverySalt salt = take(totp::make_recovery_salt(), "recovery salt");
   std::int64_t t0 = now_ns();

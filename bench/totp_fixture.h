@@ -34,6 +34,11 @@ class TotpFixture {
   std::vector<std::string> enrol(const std::string& user, const std::vector<std::uint8_t>& secret,
                                  std::size_t recovery_codes);
 
+  // Forgets the user's last used step (ledger-only write), so that the
+  // current code is accepted again: lets a loop log in the same user
+  // successfully over and over.
+  void forget_last_step(const std::string& user);
+
   // Milliseconds of one Argon2id hash with the production cost, measured
   // now in this process (the yardstick for "one hash per recovery attempt").
   static double argon2_hash_ms();
