@@ -24,8 +24,6 @@ using state_test::TempDir;
 
 namespace {
 
-constexpr uid_t kOtherUid = 4242;
-
 std::vector<std::uint8_t> bytes_of(const std::string& s) { return {s.begin(), s.end()}; }
 
 uid_t me() { return ::geteuid(); }
@@ -118,22 +116,6 @@ void test_open_file_checked(void**) {
   }
   assert_int_equal(::chmod((t / "f").c_str(), 0600), 0);
   expect_error(open_file_checked(dir.get(), "f", Ownership{me() + 1, 077}, 100), Errc::permission, "owner", "owner");
-}
-
-void test_wrong_owner_by_chown(void**) {
-  if (!state_test::is_root()) {
-    skip();  // TAP: "# SKIP" (needs root to chown)
-  }
-  TempDir t;
-  const Ownership own{0, 077};
-  state_test::write_file(t / "f", bytes_of("x"));
-  assert_int_equal(::chown((t / "f").c_str(), kOtherUid, 0), 0);
-  UniqueFd dir(::open(t.path().c_str(), O_RDONLY | O_DIRECTORY));
-  expect_error(open_file_checked(dir.get(), "f", own, 100), Errc::permission, "owner", "chowned file");
-  expect_error(open_path_checked(t / "f", own, 100), Errc::permission, "owner", "chowned path");
-  assert_int_equal(::mkdir((t / "d").c_str(), 0700), 0);
-  assert_int_equal(::chown((t / "d").c_str(), kOtherUid, 0), 0);
-  expect_error(open_dir_checked(t / "d", own), Errc::permission, "owner", "chowned dir");
 }
 
 void test_open_path_checked(void**) {
@@ -269,7 +251,7 @@ void test_errno_text(void**) {
 int main() {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_unique_fd),         cmocka_unit_test(test_open_dir_checked),
-      cmocka_unit_test(test_open_file_checked), cmocka_unit_test(test_wrong_owner_by_chown),
+      cmocka_unit_test(test_open_file_checked),
       cmocka_unit_test(test_open_path_checked), cmocka_unit_test(test_read_all_caps),
       cmocka_unit_test(test_write_and_pwrite),  cmocka_unit_test(test_atomic_replace),
       cmocka_unit_test(test_file_lock),         cmocka_unit_test(test_errno_text),

@@ -111,23 +111,12 @@ void test_load_refusals(void**) {
   assert_true(state_test::read_file(path) == good);
 }
 
-void test_load_wrong_owner_chown(void**) {
-  if (!state_test::is_root()) skip();
-  TempDir t;
-  const std::string path = t / "key";
-  expect_ok(create_master_key(path));
-  expect_ok(load_master_key(path), "root-owned");
-  assert_int_equal(::chown(path.c_str(), 4242, 0), 0);
-  expect_error(load_master_key(path), Errc::permission, "owner", "chowned key");
-}
-
 }  // namespace
 
 int main() {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_create_and_load),     cmocka_unit_test(test_keys_differ),
       cmocka_unit_test(test_create_missing_parent), cmocka_unit_test(test_load_refusals),
-      cmocka_unit_test(test_load_wrong_owner_chown),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

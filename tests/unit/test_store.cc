@@ -25,8 +25,6 @@ using Bytes = std::vector<std::uint8_t>;
 
 namespace {
 
-constexpr uid_t kOtherUid = 4242;
-
 struct Fixture {
   TempDir t;
   std::string dir = t / "state";
@@ -114,10 +112,6 @@ void test_open_refusals(void**) {
   short_key.bytes = SecureBytes(31);
   expect_error(Store::open(f.dir, std::move(short_key), me), Errc::invalid_argument, "wrong size", "short key");
   expect_ok(Store::open(f.dir, state_test::clone_key(f.key), me), "good");
-  if (state_test::is_root()) {
-    assert_int_equal(::chown(f.dir.c_str(), kOtherUid, 0), 0);
-    expect_error(Store::open(f.dir, state_test::clone_key(f.key), 0), Errc::permission, "owner", "chowned dir");
-  }
 }
 
 void test_round_trips_through_store(void**) {
@@ -466,20 +460,6 @@ void test_file_type_owner_mode(void**) {
   assert_int_equal(::chmod(f.dir.c_str(), 0755), 0);
   expect_error(Store::open(f.dir, state_test::clone_key(f.key), ::geteuid()), Errc::permission, "mode", "loose dir");
   assert_int_equal(::chmod(f.dir.c_str(), 0700), 0);
-
-  if (!state_test::is_root()) {
-    skip();  // the chown cases below need root
-  }
-  auto root_store = Store::open(f.dir, state_test::clone_key(f.key), 0);
-  expect_ok(root_store);
-  assert_int_equal(::chown(f.file("alice").c_str(), kOtherUid, 0), 0);
-  expect_error(root_store->load("alice"), Errc::permission, "owner", "chowned file");
-  expect_error(root_store->update("alice", set_fail_count(9)), Errc::permission, "owner", "update chowned file");
-  assert_int_equal(::chown(f.file("alice").c_str(), 0, 0), 0);
-  expect_ok(root_store->load("alice"), "chowned back");
-  state_test::write_file(f.dir + "/.lock.erin", {}, 0600);
-  assert_int_equal(::chown((f.dir + "/.lock.erin").c_str(), kOtherUid, 0), 0);
-  expect_error(root_store->update("erin", put(r)), Errc::permission, "lock", "chowned lock");
 }
 
 void test_initialize(void**) {
@@ -546,10 +526,6 @@ void test_initialize(void**) {
   expect_error(initialize(key, t / "no/state", report), Errc::not_found, "parent directory", "dir parent");
   struct stat none {};
   assert_int_not_equal(::lstat((t / "no").c_str(), &none), 0);
-  if (state_test::is_root()) {
-    assert_int_equal(::chown(key.c_str(), kOtherUid, 0), 0);
-    expect_error(initialize(key, dir, report), Errc::permission, "owner", "chowned key");
-  }
 }
 
 }  // namespace
