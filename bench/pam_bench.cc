@@ -34,6 +34,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -58,6 +59,7 @@ struct Options {
   long leak_transactions = 100000;
   int recovery_users = 3;
   int phases = 300;
+  int gap_us = 1000;
   bool preload = true;
   bool private_nss = true;
   unsigned show_syslog = 0;
@@ -80,6 +82,8 @@ void usage(FILE* f) {
       "  --rounds N          rounds of each workload (default 3)\n"
       "  --leak N            pam_totp transactions for the memory check (default 100000; 0 skips)\n"
       "  --recovery-users N  recovery logins per case (default 3)\n"
+      "  --gap US            pause between timed logins, microseconds (default 1000): logins on\n"
+      "                      a server are separate events, not back-to-back flushes\n"
       "  --phases N          time each step of a pam_totp login N times (default 300; 0 skips)\n"
       "  --no-preload        let PAM load and unload each module in every transaction\n"
       "                      (default: the modules are dlopen'ed once, as in a long-lived server)\n"
@@ -123,6 +127,7 @@ Options parse_options(int argc, char** argv) {
     else if (a == "--leak") o.leak_transactions = parse_int(next(), "--leak");
     else if (a == "--recovery-users") o.recovery_users = parse_int(next(), "--recovery-users");
     else if (a == "--phases") o.phases = parse_int(next(), "--phases");
+    else if (a == "--gap") o.gap_us = parse_int(next(), "--gap");
     else if (a == "--no-preload") o.preload = false;
     else if (a == "--system-nss") o.private_nss = false;
     else if (a == "--dir") o.parent = next();
@@ -227,6 +232,7 @@ std::vector<std::string> user_set(const std::string& tag, int n) {
 
 struct Context {
   std::string confdir;
+  int gap_us = 0;
   long unexpected = 0;  // transactions whose result was not the expected one
 };
 
@@ -246,6 +252,7 @@ void timed_logins(Context& ctx, const Module& m, const std::vector<std::string>&
                   const std::function<std::string(const std::string&)>& answer, Expect expect,
                   std::vector<std::int64_t>& out) {
   for (const auto& u : users) {
+    if (ctx.gap_us > 0) usleep(static_cast<useconds_t>(ctx.gap_us));
     std::string a = answer(u);
     bench::Outcome o = bench::run_transaction(ctx.confdir, m.service, u, a);
     if (!as_expected(o.authenticate_rc, expect)) {
@@ -406,6 +413,7 @@ int run(const Options& opt) {
 
   Context ctx;
   ctx.confdir = base + "/pam.d";
+  ctx.gap_us = opt.gap_us;
   const std::string ga_dir = base + "/ga";
   if (mkdir(ctx.confdir.c_str(), 0700) != 0 || mkdir(ga_dir.c_str(), 0700) != 0) {
     throw std::runtime_error("mkdir under " + base + " failed");
@@ -480,8 +488,9 @@ int run(const Options& opt) {
   std::printf("modules %s (%s)\n", opt.preload ? "dlopen'ed once and kept loaded" : "loaded by PAM in every transaction",
               opt.preload ? "steady state of a long-lived process" : "--no-preload");
   for (const auto& m : modules) std::printf("  %-26s service file %s/%s\n", m.name.c_str(), ctx.confdir.c_str(), m.service.c_str());
-  std::printf("users per workload and round: %d, rounds: %d; load average before: %s\n\n", opt.users, opt.rounds,
-              load_average().c_str());
+  std::printf("users per workload and round: %d, rounds: %d, pause between timed logins: %d us\n", opt.users,
+              opt.rounds, opt.gap_us);
+  std::printf("load average before: %s\n\n", load_average().c_str());
   std::fflush(stdout);
 
   // Warm-up: PAM's own first-use costs (and syslog's connect) stay out of the samples.
@@ -499,6 +508,7 @@ int run(const Options& opt) {
   for (Module* m : {permit_p, ga_p, totp_mod})
     if (m != nullptr && (opt.only.empty() || opt.only.count(m->name) != 0)) active.push_back(m);
 
+  std::mt19937 rng(12345);  // fixed seed: runs are comparable
   std::map<std::string, std::vector<std::int64_t>> ok_ns, bad_ns;
   std::map<std::string, std::vector<double>> tput1, tput2;
   for (int r = 0; r < opt.rounds; ++r) {
@@ -515,18 +525,23 @@ int run(const Options& opt) {
     }
     // Latency: the modules take turns user by user (same user name, each
     // module with its own state), so a burst of load from elsewhere on the
-    // machine hits every module alike; the order rotates per user.
+    // machine hits every module alike. The order is shuffled per user: a
+    // flush right after another module's flush costs more or less than
+    // after a module that wrote nothing, so no module may always follow
+    // the same one.
     for (std::size_t i = 0; i < s_users.size(); ++i) {
-      for (std::size_t k = 0; k < active.size(); ++k) {
-        Module* m = active[(k + i) % active.size()];
+      std::vector<Module*> turn = active;
+      std::shuffle(turn.begin(), turn.end(), rng);
+      for (Module* m : turn) {
         std::vector<std::string> one{s_users[i]};
         timed_logins(ctx, *m, one, [m](const std::string& u) { return m->right_code(u); },
                      m->checks_codes ? Expect::success : Expect::any, ok_ns[m->name]);
       }
     }
     for (std::size_t i = 0; i < w_users.size(); ++i) {
-      for (std::size_t k = 0; k < active.size(); ++k) {
-        Module* m = active[(k + i) % active.size()];
+      std::vector<Module*> turn = active;
+      std::shuffle(turn.begin(), turn.end(), rng);
+      for (Module* m : turn) {
         std::vector<std::string> one{w_users[i]};
         timed_logins(ctx, *m, one, [m](const std::string& u) { return m->wrong_code(u); },
                      m->checks_codes ? Expect::failure : Expect::any, bad_ns[m->name]);

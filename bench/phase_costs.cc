@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <ctime>
 #include <functional>
+#include <random>
 #include <stdexcept>
 #include <string_view>
 #include <vector>
@@ -118,9 +119,11 @@ void print_phase_costs(TotpFixture& fx, const std::string& user, int n) {
     if (pwrite(fd, bytes.data(), 164, 268) != 164 || fdatasync(fd) != 0) fail("pwrite/fdatasync");
     raw.push_back(now_ns() - t0);
   };
-  // Alternate which goes first: a flush right after another finds less to do.
+  // Random order: what ran just before a flush changes its cost, so each
+  // must follow the other as often as itself.
+  std::mt19937 rng(54321);
   for (int i = 0; i < n; ++i) {
-    if (i % 2 == 0) {
+    if (rng() % 2 == 0) {
       timed_update();
       timed_raw(i);
     } else {
