@@ -66,10 +66,15 @@ ParseOutcome parse_command_line(std::span<const std::string_view> args) {
   };
   bool seen_config = false, seen_user = false, seen_qr = false;
   bool only_positional = false;
+  // Every argument, option values included, is checked before any is used.
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i].size() > kMaxArgSize) return fail("argument " + std::to_string(i + 1) + " is too long");
+    if (has_control_bytes(args[i])) {
+      return fail("argument " + std::to_string(i + 1) + " contains control characters");
+    }
+  }
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string_view a = args[i];
-    if (a.size() > kMaxArgSize) return fail("argument " + std::to_string(i + 1) + " is too long");
-    if (has_control_bytes(a)) return fail("argument " + std::to_string(i + 1) + " contains control characters");
     const bool is_option = !only_positional && a.size() > 1 && a[0] == '-';
     if (!is_option) {
       if (!o.command_given) {

@@ -6,3 +6,9 @@ TESTS += tests/tool/qr_zbar.sh tests/tool/wizard.sh tests/tool/oathtool_params.s
 dist_check_SCRIPTS += tests/tool/qr_zbar.sh tests/tool/wizard.sh tests/tool/oathtool_params.sh \
 	tests/tool/commands_json.sh
 EXTRA_DIST += tests/tool/lib.sh tests/tool/qr_text_to_pgm.py tests/tool/selfenrol.t
+
+check_PROGRAMS += tests/tool/test_setup_units
+TESTS += tests/tool/test_setup_units
+tests_tool_test_setup_units_SOURCES = tests/tool/test_setup_units.cc
+tests_tool_test_setup_units_CXXFLAGS = $(TEST_UNIT_CXXFLAGS) $(QRENCODE_CFLAGS)
+tests_tool_test_setup_units_LDADD = libtotpsetup.la $(TEST_UNIT_LIBS) $(QRENCODE_LIBS)
