@@ -2,7 +2,9 @@
 # with -fvisibility=hidden, entry.cc marks the two entry points visible, and
 # a version script makes everything else local (template instantiations
 # from the C++ headers keep default visibility otherwise; libtool's
-# -export-symbols-regex alone does not hide them for C++).
+# -export-symbols-regex alone does not hide them for C++). -z defs: an
+# unresolved symbol fails the link here, not the dlopen at login time
+# (not with sanitizers: libtool leaves their runtime to the host program).
 pammod_LTLIBRARIES += pam_totp.la
 pam_totp_la_SOURCES = \
 	pam_module/entry.cc \
@@ -11,6 +13,9 @@ pam_totp_la_SOURCES = \
 pam_totp_la_CXXFLAGS = $(AM_CXXFLAGS) $(PAM_CFLAGS) $(CRYPTO_CFLAGS)
 pam_totp_la_LDFLAGS = $(AM_LDFLAGS) -module -avoid-version -shared -export-symbols-regex '^pam_sm_' \
 	-Wl,--version-script=$(srcdir)/pam_module/pam_totp.map
+if !SANITIZERS
+pam_totp_la_LDFLAGS += -Wl,-z,defs
+endif
 pam_totp_la_LIBADD = libtotpcore.la $(PAM_LIBS) $(CRYPTO_LIBS) $(ARGON2_LIBS)
 EXTRA_pam_totp_la_DEPENDENCIES = $(srcdir)/pam_module/pam_totp.map
 EXTRA_DIST += pam_module/pam_totp.map
