@@ -16,7 +16,13 @@
 
 namespace totp {
 
-constexpr const char* kDefaultConfigPath = "/etc/security/pam_totp.conf";
+// The config path is compiled in from configure's sysconfdir (/etc for
+// prefix /usr and for the Debian package), so the module, the tool and the
+// setuid helper of one installed tree always read the same file.
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+constexpr const char* kDefaultConfigPath = SYSCONFDIR "/security/pam_totp.conf";
 constexpr const char* kDefaultStateDir = "/var/lib/pam_totp";
 constexpr const char* kDefaultKeyFile = "/etc/security/pam_totp.key";
 constexpr const char* kDefaultPrompt = "Verification code: ";
