@@ -31,8 +31,9 @@ struct Argon2Cost {
 };
 Argon2Cost default_argon2_cost();
 
-// Codes look like "k7m2p-x9rta": 10 characters from a 32-letter alphabet
-// without look-alikes (no 0/o, 1/l/i), grouped 5-5: 50 bits each.
+// Codes look like "k7m2p-x9r0a": 10 characters from the 32 symbols
+// 0-9 a-z without i, l, o, u (Crockford's alphabet), grouped 5-5: 50 bits
+// each. No two symbols look alike; typed o is read as 0 and i/l as 1.
 SecureBytes make_recovery_code();
 Result<RecoverySalt> make_recovery_salt();
 
