@@ -2,8 +2,9 @@
 include $(srcdir)/bench/state.mk
 
 # pam_bench: pam_totp vs pam_google_authenticator vs pam_permit through PAM
-# itself (scripts/bench.sh runs it). Not a test: `make bench/pam_bench`.
-EXTRA_PROGRAMS = bench/pam_bench
+# itself (scripts/bench.sh runs it). Built with everything so it cannot rot;
+# never run by `make check`.
+noinst_PROGRAMS += bench/pam_bench
 bench_pam_bench_SOURCES = \
 	bench/pam_bench.cc \
 	bench/bench_util.h bench/bench_util.cc \
@@ -12,4 +13,3 @@ bench_pam_bench_SOURCES = \
 	bench/phase_costs.h bench/phase_costs.cc
 bench_pam_bench_CXXFLAGS = $(AM_CXXFLAGS) $(PAM_CFLAGS) $(CRYPTO_CFLAGS)
 bench_pam_bench_LDADD = libtotpcore.la $(PAM_LIBS) $(CRYPTO_LIBS) $(ARGON2_LIBS)
-CLEANFILES += $(EXTRA_PROGRAMS)
