@@ -13,6 +13,7 @@ libtotpcore_la_SOURCES = \
 	core/key.h core/key.cc \
 	core/record.h core/record.cc \
 	core/vault.h core/vault.cc \
+	core/byte_io.h \
 	core/store.h core/store.cc \
 	core/policy.h core/policy.cc
 libtotpcore_la_CXXFLAGS = $(AM_CXXFLAGS) $(CRYPTO_CFLAGS) $(ARGON2_CFLAGS)
