@@ -491,10 +491,16 @@ Result<Settings> load_settings(std::optional<std::string> config_path, std::span
                       shown + ": config file larger than " + std::to_string(kMaxConfigSize) + " bytes");
 
   // Read to EOF, one byte past the cap, in case the file grew after fstat.
+  // Sized from fstat (a login reads this file every time: no 64 KiB
+  // zero-fill), growing to the cap + 1 only if the file grew meanwhile.
   std::string text;
-  text.resize(kMaxConfigSize + 1);
+  text.resize(static_cast<std::size_t>(st.st_size) + 1);
   std::size_t used = 0;
-  while (used < text.size()) {
+  for (;;) {
+    if (used == text.size()) {
+      if (text.size() > kMaxConfigSize) break;
+      text.resize(kMaxConfigSize + 1);
+    }
     const ssize_t n = ::read(fd, text.data() + used, text.size() - used);
     if (n < 0) {
       if (errno == EINTR) continue;
