@@ -76,7 +76,7 @@ Status check_owner_mode(const struct stat& st, const std::string& what, const Ow
 }
 
 Result<UniqueFd> open_file_named(int dirfd, const std::string& name, const std::string& what,
-                                 const Ownership& own, std::size_t max_size, bool read_write) {
+                                 const Ownership& own, std::size_t max_size, bool read_write, std::size_t* size) {
   // O_NONBLOCK: a FIFO planted where a file should be must not hang us.
   const int flags = (read_write ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
   UniqueFd fd(::openat(dirfd, name.c_str(), flags));
@@ -90,6 +90,7 @@ Result<UniqueFd> open_file_named(int dirfd, const std::string& name, const std::
     return make_error(Errc::too_large, what + ": file too large (" + std::to_string(st.st_size) +
                                            " bytes, limit " + std::to_string(max_size) + ")");
   }
+  if (size != nullptr) *size = static_cast<std::size_t>(st.st_size);
   return fd;
 }
 
@@ -123,14 +124,15 @@ Result<UniqueFd> open_dir_checked(const std::string& path, const Ownership& own)
 }
 
 Result<UniqueFd> open_file_checked(int dirfd, const std::string& name, const Ownership& own,
-                                   std::size_t max_size, bool read_write) {
+                                   std::size_t max_size, bool read_write, std::size_t* size) {
   if (name.empty() || name.find('/') != std::string::npos) {
     return make_error(Errc::invalid_argument, "file name '" + name + "' must be one path component");
   }
-  return open_file_named(dirfd, name, name, own, max_size, read_write);
+  return open_file_named(dirfd, name, name, own, max_size, read_write, size);
 }
 
-Result<UniqueFd> open_path_checked(const std::string& path, const Ownership& own, std::size_t max_size) {
+Result<UniqueFd> open_path_checked(const std::string& path, const Ownership& own, std::size_t max_size,
+                                   std::size_t* size) {
   if (path.empty() || path.back() == '/') return make_error(Errc::invalid_argument, "'" + path + "' is not a file path");
   const auto [parent, name] = split_path(path);
   UniqueFd dir(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -138,13 +140,17 @@ Result<UniqueFd> open_path_checked(const std::string& path, const Ownership& own
     const int err = errno;
     return open_error(parent + " (directory of " + path + ")", err);
   }
-  return open_file_named(dir.get(), name, path, own, max_size, false);
+  return open_file_named(dir.get(), name, path, own, max_size, false, size);
 }
 
 Result<SecureBytes> read_all(int fd, std::size_t max_size) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) return make_error(Errc::io_error, "fstat failed: " + errno_text(errno));
-  const auto hinted = static_cast<std::uint64_t>(st.st_size > 0 ? st.st_size : 0);
+  return read_all(fd, max_size, static_cast<std::size_t>(st.st_size > 0 ? st.st_size : 0));
+}
+
+Result<SecureBytes> read_all(int fd, std::size_t max_size, std::size_t size_hint) {
+  const auto hinted = static_cast<std::uint64_t>(size_hint);
   if (hinted > max_size) return make_error(Errc::too_large, "file too large (" + std::to_string(hinted) + " bytes)");
   // One byte more than expected, so that a single pread both reads
   // everything and shows (by coming back short) that nothing follows: on a

@@ -46,14 +46,20 @@ Result<UniqueFd> open_dir_checked(const std::string& path, const Ownership& own)
 // O_NOFOLLOW|O_CLOEXEC, then fstat: regular file, owner, forbidden bits,
 // size <= max_size. Missing file -> Errc::not_found; symlink, wrong type,
 // owner or mode -> Errc::permission; too big -> Errc::too_large.
+// `size`, if given, receives the size that fstat saw (callers pass it on to
+// read_all instead of asking the kernel again).
 Result<UniqueFd> open_file_checked(int dirfd, const std::string& name, const Ownership& own,
-                                   std::size_t max_size, bool read_write = false);
+                                   std::size_t max_size, bool read_write = false, std::size_t* size = nullptr);
 // Same for an absolute path (opens the parent without following the last
 // component).
-Result<UniqueFd> open_path_checked(const std::string& path, const Ownership& own, std::size_t max_size);
+Result<UniqueFd> open_path_checked(const std::string& path, const Ownership& own, std::size_t max_size,
+                                   std::size_t* size = nullptr);
 
 // Reads the whole file from offset 0 (at most max_size bytes; more -> too_large).
 Result<SecureBytes> read_all(int fd, std::size_t max_size);
+// Same, with the size a checked open just reported (a hint: a file that
+// grew or shrank since is still read whole and capped).
+Result<SecureBytes> read_all(int fd, std::size_t max_size, std::size_t size_hint);
 // EINTR-safe full write / pwrite.
 Status write_all(int fd, std::span<const std::uint8_t> data);
 Status pwrite_all(int fd, std::span<const std::uint8_t> data, off_t offset);

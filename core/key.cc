@@ -41,15 +41,14 @@ KeyId key_id_of(const SecureBytes& key) {
 Result<MasterKey> load_master_key(const std::string& path, uid_t expected_owner) {
   // A generous size cap only to bound the read; the exact length is checked
   // below with its own message.
-  auto fd = open_path_checked(path, Ownership{expected_owner, 077}, 1 << 20);
+  std::size_t size = 0;
+  auto fd = open_path_checked(path, Ownership{expected_owner, 077}, 1 << 20, &size);
   if (!fd) return make_error(fd.error().code, "master key " + fd.error().message);
-  struct stat st {};
-  if (::fstat(fd->get(), &st) != 0) return make_error(Errc::io_error, "master key " + path + ": fstat: " + errno_text(errno));
-  if (st.st_size != static_cast<off_t>(kMasterKeySize)) {
-    return make_error(Errc::parse_error, "master key " + path + ": wrong length " + std::to_string(st.st_size) +
+  if (size != kMasterKeySize) {
+    return make_error(Errc::parse_error, "master key " + path + ": wrong length " + std::to_string(size) +
                                              " bytes, expected " + std::to_string(kMasterKeySize));
   }
-  auto bytes = read_all(fd->get(), kMasterKeySize);
+  auto bytes = read_all(fd->get(), kMasterKeySize, size);
   if (!bytes) return make_error(bytes.error().code, "master key " + path + ": " + bytes.error().message);
   if (bytes->size() != kMasterKeySize) {
     return make_error(Errc::parse_error, "master key " + path + ": wrong length " + std::to_string(bytes->size()) +

@@ -230,12 +230,13 @@ Error about(const std::string& dir, std::string_view user, const Error& e) {
 Result<std::optional<Record>> Store::load(std::string_view user) const {
   TOTP_TRY_STATUS(check_user(user));
   const std::string name(user);
-  auto fd = open_file_checked(dirfd_.get(), name, Ownership{owner_, 077}, kMaxStateFileSize);
+  std::size_t size = 0;
+  auto fd = open_file_checked(dirfd_.get(), name, Ownership{owner_, 077}, kMaxStateFileSize, false, &size);
   if (!fd) {
     if (fd.error().code == Errc::not_found) return std::optional<Record>();
     return make_error(fd.error().code, state_dir_ + "/" + fd.error().message);
   }
-  auto bytes = read_all(fd->get(), kMaxStateFileSize);
+  auto bytes = read_all(fd->get(), kMaxStateFileSize, size);
   if (!bytes) return about(state_dir_, user, bytes.error());
   auto decoded = decode_state_file(key_, user, bytes->span());
   if (!decoded) return about(state_dir_, user, decoded.error());
@@ -270,10 +271,11 @@ Status Store::update(std::string_view user, const Mutator& mutate) {
   std::optional<DecodedState> current;
   UniqueFd file_fd;
   SecureBytes file_bytes;
-  auto fd = open_file_checked(dirfd_.get(), name, own, kMaxStateFileSize, /*read_write=*/true);
+  std::size_t size = 0;
+  auto fd = open_file_checked(dirfd_.get(), name, own, kMaxStateFileSize, /*read_write=*/true, &size);
   if (fd) {
     file_fd = std::move(*fd);
-    auto bytes = read_all(file_fd.get(), kMaxStateFileSize);
+    auto bytes = read_all(file_fd.get(), kMaxStateFileSize, size);
     if (!bytes) return about(state_dir_, user, bytes.error());
     file_bytes = std::move(*bytes);
     auto decoded = decode_state_file(key_, user, file_bytes.span());
