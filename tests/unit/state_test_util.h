@@ -17,6 +17,7 @@
 #include "core/key.h"
 #include "core/record.h"
 #include "core/result.h"
+#include "core/store.h"
 
 // cmocka last: its macros clash with libstdc++ names.
 extern "C" {
@@ -161,5 +162,21 @@ inline void expect_same_record(const totp::Record& a, const totp::Record& b) {
   assert_true(a.ledger.last_login_time == b.ledger.last_login_time);
   assert_string_equal(a.ledger.last_login_rhost.c_str(), b.ledger.last_login_rhost.c_str());
 }
+
+// A fresh 0700 state directory and a random key, for the store tests.
+struct StoreFixture {
+  TempDir t;
+  std::string dir = t / "state";
+  totp::MasterKey key = random_key();
+  StoreFixture() {
+    if (::mkdir(dir.c_str(), 0700) != 0) fail_msg("mkdir");
+  }
+  totp::Store store() {
+    auto s = totp::Store::open(dir, clone_key(key), ::geteuid());
+    expect_ok(s, "Store::open");
+    return std::move(*s);
+  }
+  std::string file(const std::string& user) const { return dir + "/" + user; }
+};
 
 }  // namespace state_test

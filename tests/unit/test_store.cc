@@ -25,20 +25,7 @@ using Bytes = std::vector<std::uint8_t>;
 
 namespace {
 
-struct Fixture {
-  TempDir t;
-  std::string dir = t / "state";
-  MasterKey key = state_test::random_key();
-  Fixture() {
-    if (::mkdir(dir.c_str(), 0700) != 0) fail_msg("mkdir");
-  }
-  Store store() {
-    auto s = Store::open(dir, state_test::clone_key(key), ::geteuid());
-    expect_ok(s, "Store::open");
-    return std::move(*s);
-  }
-  std::string file(const std::string& user) const { return dir + "/" + user; }
-};
+using Fixture = state_test::StoreFixture;
 
 Store::Mutator put(const Record& r, Write w = Write::everything) {
   return [&r, w](std::optional<Record>& rec) -> Result<Write> {

@@ -31,19 +31,7 @@ constexpr int kUpdatesPerWriter = 20;  // of which every 5th rewrites the whole 
 constexpr int kReaders = 2;
 constexpr int kCrashRounds = 300;
 
-struct Fixture {
-  TempDir t;
-  std::string dir = t / "state";
-  MasterKey key = state_test::random_key();
-  Fixture() {
-    if (::mkdir(dir.c_str(), 0700) != 0) fail_msg("mkdir");
-  }
-  Store store() {
-    auto s = Store::open(dir, state_test::clone_key(key), ::geteuid());
-    expect_ok(s, "Store::open");
-    return std::move(*s);
-  }
-};
+using Fixture = state_test::StoreFixture;
 
 // Child side: no cmocka (its longjmp must not run in a child), exit codes only.
 [[noreturn]] void writer_child(Store& s, int start_fd, int id) {
@@ -82,9 +70,8 @@ struct Fixture {
   }
 }
 
-void test_concurrent_updates_lose_nothing(void**) {
-  Fixture f;
-  Store s = f.store();
+// alice's starting record: both counters this file increments at zero.
+Record seed_alice(Store& s) {
   Record r = state_test::sample_record();
   r.ledger.fail_count = 0;
   r.enrolment.created = 0;
@@ -92,6 +79,13 @@ void test_concurrent_updates_lose_nothing(void**) {
     rec = clone_record(r);
     return Write::everything;
   }));
+  return r;
+}
+
+void test_concurrent_updates_lose_nothing(void**) {
+  Fixture f;
+  Store s = f.store();
+  const Record r = seed_alice(s);
 
   int start[2], stop[2];
   assert_int_equal(::pipe(start), 0);
@@ -184,13 +178,7 @@ constexpr std::uint32_t kReady = 0xffffffffu;
 void test_sigkill_leaves_old_or_new(void**) {
   Fixture f;
   Store s = f.store();
-  Record r = state_test::sample_record();
-  r.ledger.fail_count = 0;
-  r.enrolment.created = 0;
-  expect_ok(s.update("alice", [&r](std::optional<Record>& rec) -> Result<Write> {
-    rec = clone_record(r);
-    return Write::everything;
-  }));
+  const Record r = seed_alice(s);
   std::mt19937 rng(static_cast<unsigned>(::time(nullptr)) ^ static_cast<unsigned>(::getpid()));
   std::uniform_int_distribution<int> delay_us(0, 3000);
   std::uint32_t current = 0;
