@@ -12,6 +12,7 @@
 // root-owned for both modules. Prints medians, 90th percentiles, ratios and
 // the targets; exits 0 whether or not targets are met (--strict: 1).
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <openssl/rand.h>
 #include <security/pam_appl.h>
 #include <signal.h>
@@ -266,6 +267,45 @@ void timed_logins(Context& ctx, const Module& m, const std::vector<std::string>&
   }
 }
 
+// The floor for any module that stores its result durably: a pam_permit
+// transaction followed by what pam_totp's ledger write costs the disk (164
+// bytes written in place + fdatasync), timed as one sample. It takes its
+// turn among the modules, so it sees the same machine and disk they do.
+class DurableFloor {
+ public:
+  explicit DurableFloor(const std::string& path) : path_(path) {
+    fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    std::vector<unsigned char> init(752, 0x5a);
+    if (fd_ < 0 || pwrite(fd_, init.data(), init.size(), 0) != static_cast<ssize_t>(init.size()) || fsync(fd_) != 0) {
+      throw std::runtime_error("cannot prepare " + path);
+    }
+  }
+  ~DurableFloor() {
+    if (fd_ >= 0) close(fd_);
+    unlink(path_.c_str());
+  }
+  DurableFloor(const DurableFloor&) = delete;
+  DurableFloor& operator=(const DurableFloor&) = delete;
+
+  void sample(Context& ctx, const Module& permit, const std::string& user, std::vector<std::int64_t>& out) {
+    if (ctx.gap_us > 0) usleep(static_cast<useconds_t>(ctx.gap_us));
+    slot_[0] = static_cast<unsigned char>(++stamp_);
+    const std::int64_t t0 = now_ns();
+    const bench::Outcome o = bench::run_transaction(ctx.confdir, permit.service, user, "000000");
+    if (pwrite(fd_, slot_.data(), slot_.size(), 588) != static_cast<ssize_t>(slot_.size()) || fdatasync(fd_) != 0) {
+      throw std::runtime_error("floor write failed: " + std::string(std::strerror(errno)));
+    }
+    out.push_back(now_ns() - t0);
+    if (o.authenticate_rc != PAM_SUCCESS) ++ctx.unexpected;
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  unsigned stamp_ = 0;
+  std::vector<unsigned char> slot_ = std::vector<unsigned char>(164, 0xa5);
+};
+
 // Logins per second with `procs` processes, each logging in a disjoint
 // slice of `users` with the right code (computed inside the loop: a few
 // microseconds against a transaction's hundreds). All processes are forked
@@ -317,6 +357,8 @@ double median_of(std::vector<double> v) {
 
 // ---- report -----------------------------------------------------------------
 
+constexpr char kFloorName[] = "floor: permit + 1 write";
+
 struct Row {
   std::string workload, module;
   Summary s;
@@ -335,6 +377,9 @@ void print_rows(const std::vector<Row>& rows) {
                 r.s.min_us, r.s.median_us, r.s.p90_us, ratio, r.target.c_str(), r.met.c_str());
   }
   std::printf("(ratio_GA: median / pam_google_authenticator's median; min: the least disturbed sample)\n");
+  std::printf("(%s: a pam_permit transaction plus one 164-byte pwrite + fdatasync, the write a\n"
+              " pam_totp login makes: the least any module that stores each result durably can cost)\n",
+              kFloorName);
 }
 
 // First three fields of /proc/loadavg: other work on a 2-core machine skews
@@ -508,6 +553,12 @@ int run(const Options& opt) {
   for (Module* m : {permit_p, ga_p, totp_mod})
     if (m != nullptr && (opt.only.empty() || opt.only.count(m->name) != 0)) active.push_back(m);
 
+  // The floor needs pam_permit's timing alongside: only when it is timed.
+  std::unique_ptr<DurableFloor> durable_floor;
+  if (std::find(active.begin(), active.end(), permit_p) != active.end()) {
+    durable_floor = std::make_unique<DurableFloor>(base + "/durable-floor.dat");
+  }
+
   std::mt19937 rng(12345);  // fixed seed: runs are comparable
   std::map<std::string, std::vector<std::int64_t>> ok_ns, bad_ns;
   std::map<std::string, std::vector<double>> tput1, tput2;
@@ -529,19 +580,30 @@ int run(const Options& opt) {
     // flush right after another module's flush costs more or less than
     // after a module that wrote nothing, so no module may always follow
     // the same one.
+    // A null entry in a turn is the durable-write floor's sample.
+    std::vector<Module*> turn_order = active;
+    if (durable_floor) turn_order.push_back(nullptr);
     for (std::size_t i = 0; i < s_users.size(); ++i) {
-      std::vector<Module*> turn = active;
+      std::vector<Module*> turn = turn_order;
       std::shuffle(turn.begin(), turn.end(), rng);
       for (Module* m : turn) {
+        if (m == nullptr) {
+          durable_floor->sample(ctx, *permit_p, s_users[i], ok_ns[kFloorName]);
+          continue;
+        }
         std::vector<std::string> one{s_users[i]};
         timed_logins(ctx, *m, one, [m](const std::string& u) { return m->right_code(u); },
                      m->checks_codes ? Expect::success : Expect::any, ok_ns[m->name]);
       }
     }
     for (std::size_t i = 0; i < w_users.size(); ++i) {
-      std::vector<Module*> turn = active;
+      std::vector<Module*> turn = turn_order;
       std::shuffle(turn.begin(), turn.end(), rng);
       for (Module* m : turn) {
+        if (m == nullptr) {
+          durable_floor->sample(ctx, *permit_p, w_users[i], bad_ns[kFloorName]);
+          continue;
+        }
         std::vector<std::string> one{w_users[i]};
         timed_logins(ctx, *m, one, [m](const std::string& u) { return m->wrong_code(u); },
                      m->checks_codes ? Expect::failure : Expect::any, bad_ns[m->name]);
@@ -572,6 +634,11 @@ int run(const Options& opt) {
         row.met = met ? "met" : "NOT MET";
         all_met = all_met && met;
       }
+      rows.push_back(row);
+    }
+    if (durable_floor) {
+      Row row{workload, kFloorName, bench::summarize(data[kFloorName]), std::nullopt, "", ""};
+      if (g.median_us > 0) row.ratio = row.s.median_us / g.median_us;
       rows.push_back(row);
     }
   };
