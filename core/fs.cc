@@ -94,14 +94,6 @@ Result<UniqueFd> open_file_named(int dirfd, const std::string& name, const std::
   return fd;
 }
 
-// "dir/name" split at the last slash: "/a/b" -> ("/a", "b"), "b" -> (".", "b").
-std::pair<std::string, std::string> split_path(const std::string& path) {
-  const auto slash = path.find_last_of('/');
-  if (slash == std::string::npos) return {".", path};
-  if (slash == 0) return {"/", path.substr(1)};
-  return {path.substr(0, slash), path.substr(slash + 1)};
-}
-
 }  // namespace
 
 Result<UniqueFd> open_dir_checked(const std::string& path, const Ownership& own) {
@@ -134,13 +126,10 @@ Result<UniqueFd> open_file_checked(int dirfd, const std::string& name, const Own
 Result<UniqueFd> open_path_checked(const std::string& path, const Ownership& own, std::size_t max_size,
                                    std::size_t* size) {
   if (path.empty() || path.back() == '/') return make_error(Errc::invalid_argument, "'" + path + "' is not a file path");
-  const auto [parent, name] = split_path(path);
-  UniqueFd dir(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dir.valid()) {
-    const int err = errno;
-    return open_error(parent + " (directory of " + path + ")", err);
-  }
-  return open_file_named(dir.get(), name, path, own, max_size, false, size);
+  // One open of the whole path: O_NOFOLLOW refuses a symlink as the last
+  // component, exactly as an openat() in the parent would, without the
+  // parent's own open and close on every login.
+  return open_file_named(AT_FDCWD, path, path, own, max_size, false, size);
 }
 
 Result<SecureBytes> read_all(int fd, std::size_t max_size) {

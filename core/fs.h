@@ -50,8 +50,7 @@ Result<UniqueFd> open_dir_checked(const std::string& path, const Ownership& own)
 // read_all instead of asking the kernel again).
 Result<UniqueFd> open_file_checked(int dirfd, const std::string& name, const Ownership& own,
                                    std::size_t max_size, bool read_write = false, std::size_t* size = nullptr);
-// Same for an absolute path (opens the parent without following the last
-// component).
+// Same for a path (not following a symlink as its last component).
 Result<UniqueFd> open_path_checked(const std::string& path, const Ownership& own, std::size_t max_size,
                                    std::size_t* size = nullptr);
 

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <memory>
 
 #include "core/fs.h"
 
@@ -25,13 +26,30 @@ Status random_bytes(std::span<std::uint8_t> out) {
   return ok_status();
 }
 
+namespace {
+
+struct MdFree {
+  void operator()(EVP_MD* md) const noexcept { EVP_MD_free(md); }
+};
+
+// SHA-256 fetched once per process: every login derives the key id, and an
+// implicit fetch (EVP_sha256()) would search the provider store each time.
+const EVP_MD* sha256() {
+  static const std::unique_ptr<EVP_MD, MdFree> md(EVP_MD_fetch(nullptr, "SHA2-256", nullptr));
+  return md.get();
+}
+
+}  // namespace
+
 KeyId key_id_of(const SecureBytes& key) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   KeyId id{};
   // SHA-256 of 32 bytes cannot fail short of memory exhaustion; on failure
-  // the id stays zero, which matches no real key id (and so fails closed).
-  if (EVP_Digest(key.data(), key.size(), digest, &len, EVP_sha256(), nullptr) == 1 && len >= kKeyIdSize) {
+  // (or without SHA-256) the id stays zero, which matches no real key id
+  // (and so fails closed).
+  const EVP_MD* md = sha256();
+  if (md != nullptr && EVP_Digest(key.data(), key.size(), digest, &len, md, nullptr) == 1 && len >= kKeyIdSize) {
     std::memcpy(id.data(), digest, kKeyIdSize);
   }
   cleanse(digest, sizeof digest);

@@ -1,7 +1,8 @@
 // HOTP (RFC 4226) and TOTP (RFC 6238) over OpenSSL 3 EVP_MAC "HMAC".
 //
-// Cost model: a login verifies up to 2*kMaxWindow+1 steps. We fetch the MAC
-// implementation once per call and key one EVP_MAC_CTX once; every further
+// Cost model: a login verifies up to 2*kMaxWindow+1 steps. The MAC
+// implementation is fetched once per process (a fetch walks OpenSSL's
+// provider store under a lock), one EVP_MAC_CTX is keyed once; every further
 // step re-initialises that context without a key, which HMAC documents as
 // "reuse the key already set" (no new allocation, no second key schedule).
 #include "core/otp.h"
@@ -27,8 +28,14 @@ struct MacDeleter {
 struct MacCtxDeleter {
   void operator()(EVP_MAC_CTX* c) const noexcept { EVP_MAC_CTX_free(c); }
 };
-using MacPtr = std::unique_ptr<EVP_MAC, MacDeleter>;
 using MacCtxPtr = std::unique_ptr<EVP_MAC_CTX, MacCtxDeleter>;
+
+// HMAC from the default library context, fetched on first use (thread-safe
+// static initialisation) and kept for the life of the process.
+EVP_MAC* hmac() {
+  static const std::unique_ptr<EVP_MAC, MacDeleter> mac(EVP_MAC_fetch(nullptr, OSSL_MAC_NAME_HMAC, nullptr));
+  return mac.get();
+}
 
 constexpr std::uint32_t kPow10[] = {1u, 10u, 100u, 1000u, 10000u, 100000u, 1000000u, 10000000u, 100000000u};
 
@@ -49,9 +56,9 @@ class HotpComputer {
     if (key.empty()) return make_error(Errc::invalid_argument, "otp: empty secret");
     const char* digest = algorithm_name(algorithm);
     if (digest == nullptr) return make_error(Errc::unsupported, "otp: unknown algorithm");
-    MacPtr mac(EVP_MAC_fetch(nullptr, OSSL_MAC_NAME_HMAC, nullptr));
-    if (!mac) return make_error(Errc::crypto_error, "otp: HMAC is not available in OpenSSL");
-    MacCtxPtr ctx(EVP_MAC_CTX_new(mac.get()));
+    EVP_MAC* mac = hmac();
+    if (mac == nullptr) return make_error(Errc::crypto_error, "otp: HMAC is not available in OpenSSL");
+    MacCtxPtr ctx(EVP_MAC_CTX_new(mac));
     if (!ctx) return make_error(Errc::crypto_error, "otp: EVP_MAC_CTX_new failed");
     OSSL_PARAM params[] = {
         OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(digest), 0),
@@ -60,7 +67,7 @@ class HotpComputer {
     if (EVP_MAC_init(ctx.get(), key.data(), key.size(), params) != 1) {
       return make_error(Errc::crypto_error, std::string("otp: HMAC-") + digest + " init failed");
     }
-    return HotpComputer(std::move(mac), std::move(ctx));
+    return HotpComputer(std::move(ctx));
   }
 
   // The HOTP value mod 10^digits (digits already validated).
@@ -92,8 +99,7 @@ class HotpComputer {
   }
 
  private:
-  HotpComputer(MacPtr mac, MacCtxPtr ctx) : mac_(std::move(mac)), ctx_(std::move(ctx)) {}
-  MacPtr mac_;
+  explicit HotpComputer(MacCtxPtr ctx) : ctx_(std::move(ctx)) {}
   MacCtxPtr ctx_;
   bool fresh_ = true;  // keyed init done, not used yet
 };
