@@ -41,6 +41,8 @@ constexpr std::size_t kMaxStateFileSize = 16 * 1024;
 // a reason otherwise.
 Status validate_user_name(std::string_view user);
 
+struct DecodedState;
+
 class Store {
  public:
   // Opens state_dir (must exist, be a directory owned by `owner`, mode
@@ -50,6 +52,10 @@ class Store {
 
   // Reads without locking or writing. nullopt when the user has no file.
   // Every failure to open or authenticate is an error with its reason.
+  // Remembers what it read (the file's bytes and the decoded ledger, never
+  // the secret) for the next update of the same user: if the file is still
+  // byte for byte the same under the lock, its ledger slots need not be
+  // authenticated a second time.
   Result<std::optional<Record>> load(std::string_view user) const;
 
   // What an update callback asks for.
@@ -60,7 +66,13 @@ class Store {
   // (nullopt if none), calls `mutate`, writes what it asked for (durably:
   // fdatasync / fsync before returning), releases. `mutate` may create a
   // record (set it and return everything) or return remove.
-  Status update(std::string_view user, const Mutator& mutate);
+  // `while_flushing`, if set, is called once when the update writes
+  // (ledger_only or everything): for a ledger update after the bytes are
+  // handed to the kernel and their write to the disk has started, before
+  // update waits for them to be durable; for a full rewrite after it is
+  // durable. It runs under the user's lock, so it must not wait for a human.
+  // An error after it ran means the write is not known to be durable.
+  Status update(std::string_view user, const Mutator& mutate, const std::function<void()>& while_flushing = {});
 
   const std::string& state_dir() const noexcept { return state_dir_; }
 
@@ -68,11 +80,25 @@ class Store {
   Store& operator=(Store&&) noexcept = default;
 
  private:
+  // What the last load() read (ciphertext and non-secret ledger only).
+  struct LoadMemo {
+    std::string user;
+    SecureBytes bytes;
+    std::uint64_t seq = 0;
+    int current_slot = 0;
+    Ledger ledger;
+  };
+
   Store(std::string dir, UniqueFd dirfd, MasterKey key, uid_t owner);
+  // decode_state_file for the bytes read under the lock, reusing the last
+  // load's ledger when the bytes are unchanged.
+  Result<DecodedState> decode_locked_read(std::string_view user, std::span<const std::uint8_t> file) const;
+
   std::string state_dir_;
   UniqueFd dirfd_;
   MasterKey key_;
   uid_t owner_ = 0;
+  mutable std::optional<LoadMemo> last_load_;
 };
 
 // --- The file format as pure functions (Store uses them; tests and the

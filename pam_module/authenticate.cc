@@ -1,5 +1,6 @@
 // The login flow: settings -> user -> record (read only) -> prompt -> locked
-// read-modify-write that decides and records -> messages, syslog, result.
+// read-modify-write that decides and records (its syslog line sent while the
+// disk writes) -> messages to the user, result.
 // Every failure is a refusal with one syslog line that says why; success
 // is returned only after the record update is durable.
 #include "pam_module/authenticate.h"
@@ -129,12 +130,25 @@ class Login {
     if (!answer) return refuse(LOG_NOTICE, answer.error().message);
 
     Verdict verdict;
+    bool logged = false;
     const std::int64_t now = std::time(nullptr);  // after the human answered
-    auto written = store->update(user_, [&](std::optional<Record>& rec) -> Result<Store::Write> {
-      return decide(rec, *answer, digits, now, verdict);
-    });
-    if (!written) return refuse(LOG_ERR, state_error_reason(written.error()));
-    return report(verdict);
+    auto written = store->update(
+        user_, [&](std::optional<Record>& rec) -> Result<Store::Write> { return decide(rec, *answer, digits, now, verdict); },
+        [&] {
+          // The syslog line goes out while the disk writes the ledger. Only
+          // the log: the conversation may wait for a human, so it comes
+          // after the lock is released.
+          log_verdict(verdict);
+          logged = true;
+        });
+    if (!written) {
+      if (logged && is_acceptance(verdict.decision)) {
+        return refuse(LOG_ERR, "login not recorded durably, so refused after all: " + state_error_reason(written.error()));
+      }
+      return refuse(LOG_ERR, state_error_reason(written.error()));
+    }
+    if (!logged) log_verdict(verdict);
+    return conclude(verdict);
   }
 
  private:
@@ -264,25 +278,26 @@ class Login {
     return Store::Write::ledger_only;
   }
 
-  int report(const Verdict& v) {
+  static bool is_acceptance(Decision d) { return d == Decision::accepted_totp || d == Decision::accepted_recovery; }
+
+  // The syslog side of a verdict: one line (plus a debug line for Argon2).
+  void log_verdict(const Verdict& v) {
     if (v.argon2_runs != 0 || v.decision == Decision::accepted_recovery) {
       log_event(ctx_, LOG_DEBUG, "argon2id computations: " + std::to_string(v.argon2_runs));
     }
     switch (v.decision) {
       case Decision::not_enrolled:
-        return not_enrolled("not enrolled");
+        log_event(ctx_, settings_.nullok ? LOG_INFO : LOG_NOTICE, settings_.nullok ? "not enrolled (nullok)" : "not enrolled");
+        return;
       case Decision::locked:
-        return locked();
+        log_event(ctx_, LOG_WARNING, "locked");
+        return;
       case Decision::accepted_totp:
-        if (v.recovery_left == 0) conv_.info(kNoRecoveryCodesLeft);
         log_event(ctx_, LOG_INFO, "accepted totp");
-        return PAM_SUCCESS;
-      case Decision::accepted_recovery: {
-        const std::string left = std::to_string(v.recovery_left);
-        conv_.info("Recovery code accepted; " + left + " left");
-        log_event(ctx_, LOG_NOTICE, "accepted recovery code (" + left + " left)");
-        return PAM_SUCCESS;
-      }
+        return;
+      case Decision::accepted_recovery:
+        log_event(ctx_, LOG_NOTICE, "accepted recovery code (" + std::to_string(v.recovery_left) + " left)");
+        return;
       case Decision::wrong:
       case Decision::replayed:
       case Decision::malformed:
@@ -291,11 +306,31 @@ class Login {
     std::string reason = v.decision == Decision::replayed    ? "replayed code"
                          : v.decision == Decision::malformed ? "wrong code (malformed answer)"
                                                              : "wrong code";
-    if (v.now_locked) {
-      reason += "; now locked";
-      conv_.error(kLockedMessage);
+    if (v.now_locked) reason += "; now locked";
+    log_event(ctx_, LOG_NOTICE, reason);
+  }
+
+  // The user's side of a verdict (after the lock is released) and the result.
+  int conclude(const Verdict& v) {
+    switch (v.decision) {
+      case Decision::not_enrolled:
+        return settings_.nullok ? PAM_IGNORE : PAM_AUTH_ERR;
+      case Decision::locked:
+        conv_.error(kLockedMessage);
+        return PAM_AUTH_ERR;
+      case Decision::accepted_totp:
+        if (v.recovery_left == 0) conv_.info(kNoRecoveryCodesLeft);
+        return PAM_SUCCESS;
+      case Decision::accepted_recovery:
+        conv_.info("Recovery code accepted; " + std::to_string(v.recovery_left) + " left");
+        return PAM_SUCCESS;
+      case Decision::wrong:
+      case Decision::replayed:
+      case Decision::malformed:
+        break;
     }
-    return refuse(LOG_NOTICE, reason);
+    if (v.now_locked) conv_.error(kLockedMessage);
+    return PAM_AUTH_ERR;
   }
 
   pam_handle_t* pamh_;

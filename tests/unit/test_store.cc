@@ -134,6 +134,92 @@ void test_round_trips_through_store(void**) {
   assert_int_equal(st.st_mode & 07777, 0600);
 }
 
+// load() remembers what it read so that the next update need not
+// authenticate the ledger slots again; the update must still act on what
+// is on disk under the lock whenever that differs from what load saw.
+void test_update_after_load_uses_what_is_on_disk(void**) {
+  Fixture f;
+  Store s = f.store();
+  Store other = f.store();
+  const Record r = state_test::sample_record();
+  expect_ok(s.update("alice", put(r)), "create");
+  expect_ok(s.update("alice", set_fail_count(1)), "fail 1");
+
+  // Unchanged since load: the update sees exactly the record load returned
+  // (secret included), and can be followed by more updates.
+  Record loaded = load_ok(s, "alice");
+  expect_ok(s.update("alice", [&](std::optional<Record>& rec) -> Result<Write> {
+    assert_true(rec.has_value());
+    state_test::expect_same_record(*rec, loaded);
+    rec->ledger.fail_count = 2;
+    return Write::ledger_only;
+  }), "unchanged");
+  expect_ok(s.update("alice", set_fail_count(3)), "again, nothing remembered");
+  assert_int_equal(load_ok(other, "alice").ledger.fail_count, 3);
+
+  // Another writer between load and update: the update sees its ledger.
+  (void)load_ok(s, "alice");
+  expect_ok(other.update("alice", set_fail_count(40)), "other writer");
+  expect_ok(s.update("alice", [](std::optional<Record>& rec) -> Result<Write> {
+    assert_int_equal(rec->ledger.fail_count, 40);
+    rec->ledger.fail_count = 41;
+    return Write::ledger_only;
+  }), "after another writer");
+  assert_int_equal(load_ok(other, "alice").ledger.fail_count, 41);
+
+  // The newest slot damaged after load: the update falls back to the older
+  // slot, as a fresh read does; it never trusts the remembered ledger.
+  (void)load_ok(s, "alice");
+  Bytes file = state_test::read_file(f.file("alice"));
+  auto d = decode_state_file(f.key, "alice", file);
+  expect_ok(d);
+  const Regions g = regions_of(file);
+  file[(d->current_slot == 0 ? g.slot_a : g.slot_b) + 3] ^= 0x01;
+  state_test::write_file(f.file("alice"), file);
+  expect_ok(s.update("alice", [](std::optional<Record>& rec) -> Result<Write> {
+    assert_int_equal(rec->ledger.fail_count, 40);  // the slot before 41
+    return Write::nothing;
+  }), "damaged newest slot");
+
+  // The enrolment damaged after load: the update refuses.
+  (void)load_ok(s, "alice");
+  file[kStateHeaderSize + 5] ^= 0x80;
+  state_test::write_file(f.file("alice"), file);
+  bool called = false;
+  expect_error(s.update("alice", [&](std::optional<Record>&) -> Result<Write> {
+    called = true;
+    return Write::nothing;
+  }), Errc::tampered, "enrolment", "damaged enrolment");
+  assert_false(called);
+}
+
+// while_flushing runs once per write, after the new bytes are readable and
+// before update returns; never when nothing is written.
+void test_while_flushing(void**) {
+  Fixture f;
+  Store s = f.store();
+  Store reader = f.store();
+  const Record r = state_test::sample_record();
+  int calls = 0;
+  auto count = [&] { ++calls; };
+  expect_ok(s.update("alice", put(r), count), "everything");
+  assert_int_equal(calls, 1);
+  expect_ok(s.update("alice", set_fail_count(5), [&] {
+    ++calls;
+    // The ledger is in the file already (durability is awaited after).
+    assert_int_equal(load_ok(reader, "alice").ledger.fail_count, 5);
+  }), "ledger_only");
+  assert_int_equal(calls, 2);
+  expect_ok(s.update("alice", set_fail_count(6, Write::nothing), count), "nothing");
+  assert_int_equal(calls, 2);
+  expect_error(s.update("alice", [](std::optional<Record>&) -> Result<Write> {
+    return make_error(Errc::invalid_argument, "mutator refuses");
+  }, count), Errc::invalid_argument, "mutator refuses", "mutator error");
+  assert_int_equal(calls, 2);
+  expect_ok(s.update("alice", [](std::optional<Record>&) -> Result<Write> { return Write::remove; }, count), "remove");
+  assert_int_equal(calls, 2);
+}
+
 void test_update_semantics(void**) {
   Fixture f;
   Store s = f.store();
@@ -523,6 +609,8 @@ int main() {
       cmocka_unit_test(test_open_refusals),
       cmocka_unit_test(test_round_trips_through_store),
       cmocka_unit_test(test_update_semantics),
+      cmocka_unit_test(test_update_after_load_uses_what_is_on_disk),
+      cmocka_unit_test(test_while_flushing),
       cmocka_unit_test(test_every_bit_flip),
       cmocka_unit_test(test_every_truncation_and_size),
       cmocka_unit_test(test_swapped_and_spliced_files),
