@@ -8,6 +8,10 @@
 // most once per workload: both modules refuse a reused time step, so every
 // round uses a fresh set of users.
 //
+// Two extra rows: the durable-write floor (pam_permit + the 164-byte
+// pwrite + fdatasync a pam_totp login makes, timed as one sample) and, with
+// --baseline, a second pam_totp build with its own state (before/after).
+//
 // Run as root (scripts/bench.sh does everything): state files must be
 // root-owned for both modules. Prints medians, 90th percentiles, ratios and
 // the targets; exits 0 whether or not targets are met (--strict: 1).
@@ -69,6 +73,7 @@ struct Options {
   bool keep = false;
   std::string parent = "/var/tmp";
   std::string totp_so;
+  std::string baseline_so;  // another pam_totp.so timed alongside (before/after)
   std::string ga_so = "/lib/x86_64-linux-gnu/security/pam_google_authenticator.so";
   std::string permit_so = "/lib/x86_64-linux-gnu/security/pam_permit.so";
 };
@@ -77,6 +82,8 @@ void usage(FILE* f) {
   std::fputs(
       "usage: pam_bench [options]\n"
       "  --totp PATH         pam_totp.so to measure (omitted: only the peers are measured)\n"
+      "  --baseline PATH     another pam_totp.so (say, the previous commit's) timed alongside with\n"
+      "                      its own state: a change's before and after measured in one run\n"
       "  --ga PATH           pam_google_authenticator.so (default: Debian's)\n"
       "  --permit PATH       pam_permit.so (default: Debian's)\n"
       "  --users N           users per workload and round (default 200)\n"
@@ -121,6 +128,7 @@ Options parse_options(int argc, char** argv) {
       return argv[++i];
     };
     if (a == "--totp") o.totp_so = next();
+    else if (a == "--baseline") o.baseline_so = next();
     else if (a == "--ga") o.ga_so = next();
     else if (a == "--permit") o.permit_so = next();
     else if (a == "--users") o.users = parse_int(next(), "--users");
@@ -358,6 +366,7 @@ double median_of(std::vector<double> v) {
 // ---- report -----------------------------------------------------------------
 
 constexpr char kFloorName[] = "floor: permit + 1 write";
+constexpr char kBaselineName[] = "pam_totp (baseline)";
 
 struct Row {
   std::string workload, module;
@@ -469,7 +478,7 @@ int run(const Options& opt) {
   bench::write_file(ctx.confdir + "/other", "# pam_bench: no default stack\n", 0644);
 
   std::vector<Module> modules;
-  modules.reserve(3);  // references to elements are kept below: no reallocation
+  modules.reserve(4);  // references to elements are kept below: no reallocation
   std::vector<void*> preloaded;
   auto add_module = [&](const std::string& name, const std::string& so_arg, const std::string& args) -> Module& {
     // PAM takes a relative module path as relative to its own directory.
@@ -511,20 +520,24 @@ int run(const Options& opt) {
     return scratch;
   };
 
-  std::unique_ptr<bench::TotpFixture> fixture;
-  Module* totp_mod = nullptr;
-  if (!opt.totp_so.empty()) {
-    fixture = std::make_unique<bench::TotpFixture>(base + "/totp");
-    Module& t = add_module("pam_totp", opt.totp_so, "config=" + fixture->config_path());
-    bench::TotpFixture* fx = fixture.get();
-    t.provision = [fx](const std::string& u, const std::vector<std::uint8_t>& s, std::size_t n) {
-      return fx->enrol(u, s, n);
+  std::unique_ptr<bench::TotpFixture> fixture, baseline_fixture;
+  auto add_totp = [&](const std::string& name, const std::string& so, std::unique_ptr<bench::TotpFixture>& fx,
+                      const std::string& dir) {
+    fx = std::make_unique<bench::TotpFixture>(dir);
+    Module& t = add_module(name, so, "config=" + fx->config_path());
+    bench::TotpFixture* f = fx.get();
+    t.provision = [f](const std::string& u, const std::vector<std::uint8_t>& s, std::size_t n) {
+      return f->enrol(u, s, n);
     };
-    totp_mod = &t;
+  };
+  if (!opt.totp_so.empty()) add_totp("pam_totp", opt.totp_so, fixture, base + "/totp");
+  if (!opt.totp_so.empty() && !opt.baseline_so.empty()) {
+    add_totp(kBaselineName, opt.baseline_so, baseline_fixture, base + "/totp-baseline");
   }
   Module* permit_p = &modules[0];
   Module* ga_p = &modules[1];
-  totp_mod = modules.size() > 2 ? &modules[2] : nullptr;
+  Module* totp_mod = modules.size() > 2 ? &modules[2] : nullptr;
+  Module* baseline_p = modules.size() > 3 ? &modules[3] : nullptr;
 
   std::printf("pam_bench: %s, %ld cores online, state under %s (same disk for every module)\n",
               kernel_line().c_str(), sysconf(_SC_NPROCESSORS_ONLN), base.c_str());
@@ -539,7 +552,7 @@ int run(const Options& opt) {
   std::fflush(stdout);
 
   // Warm-up: PAM's own first-use costs (and syslog's connect) stay out of the samples.
-  for (Module* m : {permit_p, ga_p, totp_mod}) {
+  for (Module* m : {permit_p, ga_p, totp_mod, baseline_p}) {
     if (m == nullptr) continue;
     auto warm = user_set("warm", 2);
     m->add_users(warm);
@@ -550,7 +563,7 @@ int run(const Options& opt) {
   ctx.unexpected = 0;
 
   std::vector<Module*> active;
-  for (Module* m : {permit_p, ga_p, totp_mod})
+  for (Module* m : {permit_p, ga_p, totp_mod, baseline_p})
     if (m != nullptr && (opt.only.empty() || opt.only.count(m->name) != 0)) active.push_back(m);
 
   // The floor needs pam_permit's timing alongside: only when it is timed.
