@@ -596,32 +596,25 @@ int run(const Options& opt) {
     // A null entry in a turn is the durable-write floor's sample.
     std::vector<Module*> turn_order = active;
     if (durable_floor) turn_order.push_back(nullptr);
-    for (std::size_t i = 0; i < s_users.size(); ++i) {
-      std::vector<Module*> turn = turn_order;
-      std::shuffle(turn.begin(), turn.end(), rng);
-      for (Module* m : turn) {
-        if (m == nullptr) {
-          durable_floor->sample(ctx, *permit_p, s_users[i], ok_ns[kFloorName]);
-          continue;
+    auto take_turns = [&](const std::vector<std::string>& users, bool right,
+                          std::map<std::string, std::vector<std::int64_t>>& out) {
+      for (const auto& user : users) {
+        std::vector<Module*> turn = turn_order;
+        std::shuffle(turn.begin(), turn.end(), rng);
+        for (Module* m : turn) {
+          if (m == nullptr) {
+            durable_floor->sample(ctx, *permit_p, user, out[kFloorName]);
+            continue;
+          }
+          const Expect expect = !m->checks_codes ? Expect::any : right ? Expect::success : Expect::failure;
+          timed_logins(ctx, *m, {user},
+                       [m, right](const std::string& u) { return right ? m->right_code(u) : m->wrong_code(u); },
+                       expect, out[m->name]);
         }
-        std::vector<std::string> one{s_users[i]};
-        timed_logins(ctx, *m, one, [m](const std::string& u) { return m->right_code(u); },
-                     m->checks_codes ? Expect::success : Expect::any, ok_ns[m->name]);
       }
-    }
-    for (std::size_t i = 0; i < w_users.size(); ++i) {
-      std::vector<Module*> turn = turn_order;
-      std::shuffle(turn.begin(), turn.end(), rng);
-      for (Module* m : turn) {
-        if (m == nullptr) {
-          durable_floor->sample(ctx, *permit_p, w_users[i], bad_ns[kFloorName]);
-          continue;
-        }
-        std::vector<std::string> one{w_users[i]};
-        timed_logins(ctx, *m, one, [m](const std::string& u) { return m->wrong_code(u); },
-                     m->checks_codes ? Expect::failure : Expect::any, bad_ns[m->name]);
-      }
-    }
+    };
+    take_turns(s_users, true, ok_ns);
+    take_turns(w_users, false, bad_ns);
     // Throughput: one module at a time (it needs the machine to itself).
     for (std::size_t k = 0; k < active.size(); ++k) {
       Module* m = active[(k + static_cast<std::size_t>(r)) % active.size()];
