@@ -158,12 +158,17 @@ class Login {
   }
 
   int not_enrolled(const std::string& reason) {
+    log_not_enrolled(reason);
+    return not_enrolled_result();
+  }
+  void log_not_enrolled(const std::string& reason) {
     if (settings_.nullok) {
       log_event(ctx_, LOG_INFO, reason + " (nullok)");
-      return PAM_IGNORE;
+    } else {
+      log_event(ctx_, LOG_NOTICE, reason);
     }
-    return refuse(LOG_NOTICE, reason);
   }
+  int not_enrolled_result() const { return settings_.nullok ? PAM_IGNORE : PAM_AUTH_ERR; }
 
   int locked() {
     conv_.error(kLockedMessage);
@@ -287,7 +292,7 @@ class Login {
     }
     switch (v.decision) {
       case Decision::not_enrolled:
-        log_event(ctx_, settings_.nullok ? LOG_INFO : LOG_NOTICE, settings_.nullok ? "not enrolled (nullok)" : "not enrolled");
+        log_not_enrolled("not enrolled");
         return;
       case Decision::locked:
         log_event(ctx_, LOG_WARNING, "locked");
@@ -314,7 +319,7 @@ class Login {
   int conclude(const Verdict& v) {
     switch (v.decision) {
       case Decision::not_enrolled:
-        return settings_.nullok ? PAM_IGNORE : PAM_AUTH_ERR;
+        return not_enrolled_result();
       case Decision::locked:
         conv_.error(kLockedMessage);
         return PAM_AUTH_ERR;
