@@ -774,7 +774,7 @@ int run(const Options& opt) {
     char* real = realpath(opt.totp_so.c_str(), nullptr);
     if (real == nullptr) throw std::runtime_error("realpath " + opt.totp_so);
     bench::write_file(ctx.confdir + "/bench-pam_totp-nolock",
-                      "auth required " + std::string(real) + " config=" + leak_fx.config_path() + " deny=0\n", 0644);
+                      "auth required " + std::string(real) + " config=" + leak_fx.nolock_config_path() + "\n", 0644);
     free(real);
     Module nolock = *totp_mod;
     nolock.service = "bench-pam_totp-nolock";

@@ -60,6 +60,9 @@ TotpFixture::TotpFixture(const std::string& dir)
   impl_ = std::make_unique<Impl>(std::move(store));
   config_ = dir + "/pam_totp.conf";
   write_file(config_, "# written by pam_bench\nstate_dir = " + state_dir + "\nkey_file = " + key_file + "\n", 0600);
+  nolock_config_ = dir + "/pam_totp-nolock.conf";
+  write_file(nolock_config_,
+             "# written by pam_bench\nstate_dir = " + state_dir + "\nkey_file = " + key_file + "\ndeny = 0\n", 0600);
 }
 
 TotpFixture::~TotpFixture() = default;

@@ -21,6 +21,8 @@ class TotpFixture {
   TotpFixture& operator=(const TotpFixture&) = delete;
 
   const std::string& config_path() const noexcept { return config_; }
+  // The same config with the lockout off (deny = 0 is file-only).
+  const std::string& nolock_config_path() const noexcept { return nolock_config_; }
   const std::string& key_file() const noexcept { return key_file_; }
   const std::string& state_dir() const noexcept { return state_dir_; }
   const std::string& dir() const noexcept { return dir_; }
@@ -45,7 +47,7 @@ class TotpFixture {
 
  private:
   struct Impl;
-  std::string dir_, key_file_, state_dir_, config_;
+  std::string dir_, key_file_, state_dir_, config_, nolock_config_;
   std::unique_ptr<Impl> impl_;
 };
 

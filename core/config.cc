@@ -295,7 +295,8 @@ constexpr SettingDef kSettings[] = {
     {"fail_interval", &set_int<&Settings::fail_interval, 1, kMaxSeconds>},
     {"use_first_pass", &set_bool<&Settings::use_first_pass>},
     {"try_first_pass", &set_bool<&Settings::try_first_pass>},
-    {"forward_pass", &set_bool<&Settings::forward_pass>},
+    {"split_code", &set_bool<&Settings::split_code>},
+    {"kept_code", &set_bool<&Settings::kept_code>},
     {"prompt", &set_prompt},
 };
 
@@ -307,13 +308,15 @@ const SettingDef* find_setting(std::string_view key) {
 
 // use_first_pass: the code is the previous module's PAM_AUTHTOK, no prompt.
 // try_first_pass: try PAM_AUTHTOK, prompt if it is not a valid code.
-// forward_pass: one prompt for password+code, the password goes on.
+// split_code: one prompt for password+code, the password goes on, the code is kept.
+// kept_code: judges the code split_code kept.
 // Any two of these ask for different flows.
 Status check_combination(const Settings& s, std::string_view where) {
-  const bool flags[] = {s.use_first_pass, s.try_first_pass, s.forward_pass};
-  const char* names[] = {"use_first_pass", "try_first_pass", "forward_pass"};
-  for (int i = 0; i < 3; ++i)
-    for (int j = i + 1; j < 3; ++j)
+  const bool flags[] = {s.use_first_pass, s.try_first_pass, s.split_code, s.kept_code};
+  const char* names[] = {"use_first_pass", "try_first_pass", "split_code", "kept_code"};
+  constexpr int n = 4;
+  for (int i = 0; i < n; ++i)
+    for (int j = i + 1; j < n; ++j)
       if (flags[i] && flags[j])
         return make_error(Errc::invalid_argument, std::string(where) + ": " + names[i] + " and " + names[j] +
                                                       " contradict each other; choose one");
@@ -372,8 +375,18 @@ std::string errno_text(int err) { return std::strerror(err); }
 
 }  // namespace
 
+bool is_file_only_setting(std::string_view key) {
+  return key == "deny" || key == "unlock_time" || key == "fail_interval";
+}
+
 Status apply_setting(Settings& s, std::string_view key, std::optional<std::string_view> value,
                      std::string_view where) {
+  if (key == "forward_pass")
+    return make_error(Errc::invalid_argument,
+                      std::string(where) +
+                          ": forward_pass is no longer supported: it judged the code before the password was "
+                          "checked, so strangers could lock users out. Use 'pam_totp.so split_code' before the "
+                          "password module and 'pam_totp.so kept_code' after it (see pam_totp(8))");
   if (key == "config")
     return make_error(Errc::invalid_argument,
                       std::string(where) + ": config: only accepted as a PAM argument (config=PATH)");
@@ -435,6 +448,11 @@ Status apply_pam_args(Settings& s, std::span<const std::string_view> args) {
       return make_error(Errc::invalid_argument, std::string(where) + ": duplicate setting " + quoted(key));
     seen.emplace(std::string(key), true);
     if (key == "config") continue;  // load_settings reads it
+    if (is_file_only_setting(key))
+      return make_error(Errc::invalid_argument,
+                        std::string(where) + ": " + std::string(key) +
+                            " is file-only: it describes the user's lockout state, which every service and "
+                            "totp-setup must judge alike; set it in pam_totp.conf");
     TOTP_TRY_STATUS(apply_setting(s, key, value, where));
   }
   return check_combination(s, where);

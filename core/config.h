@@ -37,14 +37,20 @@ struct Settings {
   std::string issuer;                        // empty: use the host name
   bool nullok = false;
   bool debug = false;
-  // lockout, pam_faillock's names and meanings
+  // lockout, pam_faillock's names and meanings. File-only: they describe
+  // the user's shared state, which every service, the tool and the helper
+  // must judge alike, so a PAM line may not change them.
   int deny = 5;             // 0 disables lockout; 1..1000
   int unlock_time = 600;    // seconds, 0 = until root unlocks; max 1 year
   int fail_interval = 900;  // seconds, 1..1 year
   // module only (accepted in the file too)
   bool use_first_pass = false;
   bool try_first_pass = false;
-  bool forward_pass = false;
+  // The one-prompt stack (see pam_totp(8)): split_code asks for password
+  // and code at one prompt, hands the password on and keeps the code;
+  // kept_code, after the password module, judges the kept code.
+  bool split_code = false;
+  bool kept_code = false;
   std::string prompt = kDefaultPrompt;  // printable, <= 128 bytes
 };
 
@@ -59,7 +65,8 @@ Status apply_setting(Settings& s, std::string_view key, std::optional<std::strin
 Status parse_config_text(Settings& s, std::string_view text, std::string_view origin);
 
 // Applies PAM module arguments ("key=value" or bare "nullok") on top of `s`.
-// `config=PATH` is skipped here (see load_settings). Duplicates are errors.
+// `config=PATH` is skipped here (see load_settings). Duplicates are errors,
+// and so are the file-only settings (is_file_only_setting).
 Status apply_pam_args(Settings& s, std::span<const std::string_view> args);
 
 // The full chain for the module and the tool. `config_path` nullopt means
@@ -68,6 +75,10 @@ Status apply_pam_args(Settings& s, std::span<const std::string_view> args);
 // symlink, owned by root or the caller's euid and not writable by group or
 // others. For the module, the PAM args may contain config=PATH.
 Result<Settings> load_settings(std::optional<std::string> config_path, std::span<const std::string_view> pam_args);
+
+// deny, unlock_time, fail_interval: settings of the user's shared state,
+// accepted only in the config file.
+bool is_file_only_setting(std::string_view key);
 
 // Every key apply_setting accepts (docs and tests check the man page lists them).
 std::vector<std::string> known_setting_names();

@@ -4,7 +4,6 @@
 #include "core/fs.h"
 
 #include <fcntl.h>
-#include <openssl/rand.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,6 +11,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 
 namespace totp {
 
@@ -217,20 +217,24 @@ class TempFileGuard {
 
 }  // namespace
 
+std::string temp_name_for(const std::string& name) { return "." + name + ".tmp"; }
+
+Status remove_leftover_temp(int dirfd, const std::string& name) {
+  const std::string tmp = temp_name_for(name);
+  if (::unlinkat(dirfd, tmp.c_str(), 0) != 0 && errno != ENOENT) {
+    return make_error(Errc::io_error, "cannot remove the leftover temp file " + tmp + ": " + errno_text(errno));
+  }
+  return ok_status();
+}
+
 Status atomic_replace(int dirfd, const std::string& name, std::span<const std::uint8_t> data, mode_t mode) {
   if (name.empty() || name.find('/') != std::string::npos || name[0] == '.') {
     return make_error(Errc::invalid_argument, "atomic_replace: bad file name '" + name + "'");
   }
   // Temp names start with '.', which no user name may: they never collide
-  // with a state file, and a random suffix keeps them unguessable.
-  unsigned char rnd[8];
-  if (RAND_bytes(rnd, sizeof rnd) != 1) return make_error(Errc::crypto_error, "RAND_bytes failed");
-  std::string tmp = "." + name + ".tmp.";
-  static const char kHex[] = "0123456789abcdef";
-  for (unsigned char b : rnd) {
-    tmp.push_back(kHex[b >> 4]);
-    tmp.push_back(kHex[b & 15]);
-  }
+  // with a state file. A leftover from a killed writer goes first.
+  const std::string tmp = temp_name_for(name);
+  TOTP_TRY_STATUS(remove_leftover_temp(dirfd, name));
   UniqueFd fd(::openat(dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
   if (!fd.valid()) return make_error(Errc::io_error, "cannot create temp file for " + name + ": " + errno_text(errno));
   TempFileGuard guard(dirfd, tmp);
@@ -246,14 +250,31 @@ Status atomic_replace(int dirfd, const std::string& name, std::span<const std::u
   return ok_status();
 }
 
-Result<FileLock> FileLock::acquire(UniqueFd fd, Kind kind) {
+Result<FileLock> FileLock::acquire(UniqueFd fd, Kind kind, int max_wait_ms) {
   if (!fd.valid()) return make_error(Errc::invalid_argument, "lock: invalid fd");
-  const int op = kind == Kind::exclusive ? LOCK_EX : LOCK_SH;
-  while (::flock(fd.get(), op) != 0) {
+  const int op = (kind == Kind::exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB;
+  // flock has no timeout and an alarm would touch the host process's
+  // signals, so: try, then sleep a little longer each time (0.1 ms growing
+  // to 20 ms) until the deadline. An honest holder keeps the lock for
+  // milliseconds; only a stopped or frozen one makes us give up.
+  struct timespec start {};
+  ::clock_gettime(CLOCK_MONOTONIC, &start);
+  long pause_us = 100;
+  for (;;) {
+    if (::flock(fd.get(), op) == 0) return FileLock(std::move(fd));
     if (errno == EINTR) continue;
-    return make_error(Errc::busy, "flock failed: " + errno_text(errno));
+    if (errno != EWOULDBLOCK) return make_error(Errc::busy, "flock failed: " + errno_text(errno));
+    struct timespec now {};
+    ::clock_gettime(CLOCK_MONOTONIC, &now);
+    const long long waited_ms = (now.tv_sec - start.tv_sec) * 1000LL + (now.tv_nsec - start.tv_nsec) / 1000000LL;
+    if (waited_ms >= max_wait_ms) {
+      return make_error(Errc::busy, "lock held by another process for more than " +
+                                        std::to_string(max_wait_ms / 1000) + " s (a stopped or hung process?): refused");
+    }
+    struct timespec pause {0, pause_us * 1000};
+    ::nanosleep(&pause, nullptr);
+    if (pause_us < 20000) pause_us *= 2;
   }
-  return FileLock(std::move(fd));
 }
 
 FileLock::~FileLock() {

@@ -63,16 +63,30 @@ Result<SecureBytes> read_all(int fd, std::size_t max_size, std::size_t size_hint
 Status write_all(int fd, std::span<const std::uint8_t> data);
 Status pwrite_all(int fd, std::span<const std::uint8_t> data, off_t offset);
 
-// Atomic replace of dirfd/name: create a temp file in the same directory
-// (O_EXCL|O_NOFOLLOW, `mode`), write, fsync, rename over `name`, fsync the
-// directory. On any failure the temp file is removed and `name` is intact.
+// Atomic replace of dirfd/name: write a temp file in the same directory
+// (temp_name_for(name), O_EXCL|O_NOFOLLOW, `mode`), fsync, rename over
+// `name`, fsync the directory. On any failure the temp file is removed and
+// `name` is intact. The temp name is fixed, so the caller must serialise
+// the writers of `name` (the store holds the user's lock): a leftover of a
+// writer that was killed is removed first, so at most one temp file per
+// name can ever exist, and only until the next write of that name.
 Status atomic_replace(int dirfd, const std::string& name, std::span<const std::uint8_t> data, mode_t mode);
+// ".<name>.tmp": never a valid name of its own (names may not start with '.').
+std::string temp_name_for(const std::string& name);
+// Removes a leftover temp file of `name` (a killed writer's); absent is fine.
+Status remove_leftover_temp(int dirfd, const std::string& name);
 
-// flock(2) held for the lifetime of the object; EINTR-safe.
+// How long anyone waits for a user's lock before refusing: long enough for
+// any honest writer (a login holds it for milliseconds), short enough that
+// a stopped or frozen process cannot hang the user's logins.
+constexpr int kLockWaitMilliseconds = 5000;
+
+// flock(2) held for the lifetime of the object; EINTR-safe. The wait is
+// bounded: after `max_wait_ms` without the lock, Errc::busy.
 class FileLock {
  public:
   enum class Kind { shared, exclusive };
-  static Result<FileLock> acquire(UniqueFd fd, Kind kind);
+  static Result<FileLock> acquire(UniqueFd fd, Kind kind, int max_wait_ms = kLockWaitMilliseconds);
   FileLock(FileLock&&) noexcept = default;
   FileLock& operator=(FileLock&&) noexcept = default;
   ~FileLock();

@@ -14,7 +14,8 @@ libtotpcore_la_SOURCES = \
 	core/record.h core/record.cc \
 	core/vault.h core/vault.cc \
 	core/byte_io.h \
-	core/store.h core/store.cc \
-	core/policy.h core/policy.cc
+	core/store.h core/store.cc core/store_internal.h core/store_update.cc \
+	core/policy.h core/policy.cc \
+	core/login_decision.h core/login_decision.cc
 libtotpcore_la_CXXFLAGS = $(AM_CXXFLAGS) $(CRYPTO_CFLAGS) $(ARGON2_CFLAGS)
 libtotpcore_la_LIBADD = $(CRYPTO_LIBS) $(ARGON2_LIBS)

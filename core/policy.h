@@ -57,7 +57,7 @@ AnswerKind classify_answer(std::string_view typed, int digits);
 // spaces. nullopt for anything else.
 std::optional<SecureBytes> totp_candidate(std::string_view typed, int digits);
 
-// forward_pass: splits "password" + "code" typed at one prompt. The code is
+// split_code: splits "password" + "code" typed at one prompt. The code is
 // cut from the end: the last `digits` characters when they are digits, else
 // a recovery code at the end (with or without its dash). nullopt when the
 // end of the answer is neither (then the whole answer is the password and

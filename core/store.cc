@@ -6,6 +6,7 @@
 // the newer one intact whatever happens to the write, so the newest slot that
 // authenticates is always a complete, earlier-or-current ledger.
 #include "core/store.h"
+#include "core/store_internal.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -28,7 +29,6 @@ constexpr std::size_t kMinEnrolmentBlob = kSealOverhead + 1;
 constexpr std::size_t kMaxEnrolmentBlob = kSealOverhead + kMaxEnrolmentPlainSize;
 constexpr char kEnrolmentLabel[] = "enrolment";
 constexpr char kLedgerLabel[] = "ledger";
-const std::string kLockPrefix = ".lock.";
 
 static_assert(kStateHeaderSize == 8 + 2 + 2 + kKeyIdSize + 4);
 static_assert(kStateHeaderSize + kMaxEnrolmentBlob + 2 * kLedgerSlotSize <= kMaxStateFileSize);
@@ -59,7 +59,6 @@ class Aad {
   std::size_t len_ = 0;
 };
 
-std::span<const std::uint8_t> tag_of(std::span<const std::uint8_t> sealed) { return sealed.last(kTagSize); }
 
 std::array<std::uint8_t, kStateHeaderSize> make_header(const KeyId& id, std::size_t enrolment_blob_len) {
   std::array<std::uint8_t, kStateHeaderSize> h{};
@@ -72,9 +71,13 @@ std::array<std::uint8_t, kStateHeaderSize> make_header(const KeyId& id, std::siz
   return h;
 }
 
-Result<std::vector<std::uint8_t>> seal_slot(const MasterKey& key, std::span<const std::uint8_t> header, int slot,
-                                            std::string_view user, std::span<const std::uint8_t> enrolment_tag,
-                                            std::uint64_t seq, const Ledger& ledger) {
+}  // namespace
+
+std::span<const std::uint8_t> detail::tag_of(std::span<const std::uint8_t> sealed) { return sealed.last(kTagSize); }
+
+Result<std::vector<std::uint8_t>> detail::seal_slot(const MasterKey& key, std::span<const std::uint8_t> header, int slot,
+                                                    std::string_view user, std::span<const std::uint8_t> enrolment_tag,
+                                                    std::uint64_t seq, const Ledger& ledger) {
   SecureBytes plain(kLedgerSlotPlainSize);
   ByteWriter w(plain.span());
   w.u64(seq);
@@ -83,6 +86,11 @@ Result<std::vector<std::uint8_t>> seal_slot(const MasterKey& key, std::span<cons
   if (!w.done()) return make_error(Errc::crypto_error, "ledger slot: internal size mismatch");
   return seal(key, Aad(header, kLedgerLabel, slot, user, enrolment_tag).span(), plain.span());
 }
+
+namespace {
+
+using detail::seal_slot;
+using detail::tag_of;
 
 struct SlotContent {
   std::uint64_t seq = 0;
@@ -232,15 +240,6 @@ Result<Store> Store::open(const std::string& state_dir, MasterKey key, uid_t own
   return Store(state_dir, std::move(*dir), std::move(key), owner);
 }
 
-namespace {
-
-// "state_dir/user: why" (user names are validated, so safe to log).
-Error about(const std::string& dir, std::string_view user, const Error& e) {
-  return make_error(e.code, dir + "/" + std::string(user) + ": " + e.message);
-}
-
-}  // namespace
-
 Result<std::optional<Record>> Store::load(std::string_view user) const {
   TOTP_TRY_STATUS(check_user(user));
   const std::string name(user);
@@ -251,9 +250,9 @@ Result<std::optional<Record>> Store::load(std::string_view user) const {
     return make_error(fd.error().code, state_dir_ + "/" + fd.error().message);
   }
   auto bytes = read_all(fd->get(), kMaxStateFileSize, size);
-  if (!bytes) return about(state_dir_, user, bytes.error());
+  if (!bytes) return detail::about(state_dir_, user, bytes.error());
   auto decoded = decode_state_file(key_, user, bytes->span());
-  if (!decoded) return about(state_dir_, user, decoded.error());
+  if (!decoded) return detail::about(state_dir_, user, decoded.error());
   last_load_ = LoadMemo{name, std::move(*bytes), decoded->seq, decoded->current_slot, decoded->record.ledger};
   return std::optional<Record>(std::move(decoded->record));
 }
@@ -275,114 +274,6 @@ Result<DecodedState> Store::decode_locked_read(std::string_view user, std::span<
   d.seq = memo->seq;
   d.current_slot = memo->current_slot;
   return d;
-}
-
-Status Store::update(std::string_view user, const Mutator& mutate, const std::function<void()>& while_flushing) {
-  TOTP_TRY_STATUS(check_user(user));
-  const std::string name(user);
-  const Ownership own{owner_, 077};
-
-  // The lock file is never renamed or removed, so a writer that waited for
-  // it always locks the same inode as the one holding it.
-  const std::string lock_name = kLockPrefix + name;
-  UniqueFd lock_fd(::openat(dirfd_.get(), lock_name.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600));
-  if (!lock_fd.valid()) {
-    const int err = errno;
-    return make_error(err == ELOOP ? Errc::permission : Errc::io_error,
-                      state_dir_ + "/" + lock_name + ": cannot open lock file: " + errno_text(err));
-  }
-  struct stat lst {};
-  if (::fstat(lock_fd.get(), &lst) != 0) return make_error(Errc::io_error, state_dir_ + "/" + lock_name + ": fstat: " + errno_text(errno));
-  if (!S_ISREG(lst.st_mode) || lst.st_uid != owner_ || (lst.st_mode & 077) != 0) {
-    return make_error(Errc::permission, state_dir_ + "/" + lock_name + ": lock file has the wrong type, owner or mode");
-  }
-  auto lock = FileLock::acquire(std::move(lock_fd), FileLock::Kind::exclusive);
-  if (!lock) return make_error(lock.error().code, state_dir_ + "/" + lock_name + ": " + lock.error().message);
-
-  // Read the current state under the lock (read-write: a ledger update
-  // writes into this very file).
-  std::optional<Record> record;
-  std::optional<DecodedState> current;
-  UniqueFd file_fd;
-  SecureBytes file_bytes;
-  std::size_t size = 0;
-  auto fd = open_file_checked(dirfd_.get(), name, own, kMaxStateFileSize, /*read_write=*/true, &size);
-  if (fd) {
-    file_fd = std::move(*fd);
-    auto bytes = read_all(file_fd.get(), kMaxStateFileSize, size);
-    if (!bytes) return about(state_dir_, user, bytes.error());
-    file_bytes = std::move(*bytes);
-    auto decoded = decode_locked_read(user, file_bytes.span());
-    if (!decoded) return about(state_dir_, user, decoded.error());
-    record = clone_record(decoded->record);
-    current = std::move(*decoded);
-  } else if (fd.error().code != Errc::not_found) {
-    return make_error(fd.error().code, state_dir_ + "/" + fd.error().message);
-  }
-
-  auto asked = mutate(record);
-  if (!asked) return asked.error();
-  Write write = *asked;
-  if (write == Write::nothing) return ok_status();
-
-  if (write == Write::remove) {
-    if (!current) return ok_status();
-    if (::unlinkat(dirfd_.get(), name.c_str(), 0) != 0 && errno != ENOENT) {
-      return make_error(Errc::io_error, state_dir_ + "/" + name + ": unlink: " + errno_text(errno));
-    }
-    if (::fsync(dirfd_.get()) != 0) return make_error(Errc::io_error, state_dir_ + ": fsync: " + errno_text(errno));
-    return ok_status();
-  }
-
-  if (!record) {
-    return make_error(Errc::invalid_argument, state_dir_ + "/" + name + ": nothing to write (record is empty; use remove)");
-  }
-  TOTP_TRY_STATUS(validate_enrolment(record->enrolment));
-
-  if (write == Write::ledger_only) {
-    // Only valid when the enrolment on disk is the one the caller kept:
-    // otherwise the whole file is rewritten (never a lost enrolment change).
-    bool enrolment_same = false;
-    if (current) {
-      const SecureBytes before = serialize_enrolment(current->record.enrolment);
-      const SecureBytes after = serialize_enrolment(record->enrolment);
-      enrolment_same = constant_time_equal(before.span(), after.span());
-    }
-    if (!enrolment_same) write = Write::everything;
-  }
-
-  if (write == Write::ledger_only) {
-    // The layout of the bytes we decoded (we hold the lock: they are still
-    // what is on disk) says where the older slot lies.
-    auto layout = parse_state_layout(file_bytes.span());
-    if (!layout) return about(state_dir_, user, layout.error());
-    const int target = 1 - current->current_slot;
-    auto sealed = seal_slot(key_, layout->header, target, user, tag_of(layout->enrolment), current->seq + 1,
-                            record->ledger);
-    if (!sealed) return about(state_dir_, user, sealed.error());
-    const auto offset = static_cast<off_t>(layout->slot_offset[target]);
-    if (auto st = pwrite_all(file_fd.get(), *sealed, offset); !st) return about(state_dir_, user, st.error());
-    if (while_flushing) {
-      // The durable write is most of a login's latency. Start it now and
-      // let the caller do its own remaining work while the disk is busy;
-      // fdatasync below then waits for it and flushes the disk's cache.
-      // (Only a head start: if this fails, fdatasync does all the work.)
-      (void)::sync_file_range(file_fd.get(), offset, static_cast<off_t>(sealed->size()), SYNC_FILE_RANGE_WRITE);
-      while_flushing();
-    }
-    if (::fdatasync(file_fd.get()) != 0) {
-      return make_error(Errc::io_error, state_dir_ + "/" + name + ": fdatasync: " + errno_text(errno));
-    }
-    return ok_status();
-  }
-
-  // everything
-  const std::uint64_t seq = current ? current->seq + 1 : 1;
-  auto file = encode_state_file(key_, user, *record, seq);
-  if (!file) return about(state_dir_, user, file.error());
-  if (auto st = atomic_replace(dirfd_.get(), name, *file, 0600); !st) return about(state_dir_, user, st.error());
-  if (while_flushing) while_flushing();
-  return ok_status();
 }
 
 Status initialize(const std::string& key_file, const std::string& state_dir,

@@ -62,10 +62,12 @@ class Store {
   enum class Write { nothing, ledger_only, everything, remove };
   using Mutator = std::function<Result<Write>(std::optional<Record>& record)>;
 
-  // Locked read-modify-write: takes the user's lock, reads the record
-  // (nullopt if none), calls `mutate`, writes what it asked for (durably:
-  // fdatasync / fsync before returning), releases. `mutate` may create a
-  // record (set it and return everything) or return remove.
+  // Locked read-modify-write: takes the user's lock (bounded wait: busy
+  // after kLockWaitMilliseconds), removes a killed writer's leftover temp
+  // file, reads the record (nullopt if none), calls `mutate`, writes what it
+  // asked for (durably: fdatasync / fsync before returning), releases.
+  // `mutate` may create a record (set it and return everything) or return
+  // remove.
   // `while_flushing`, if set, is called once when the update writes
   // (ledger_only or everything): for a ledger update after the bytes are
   // handed to the kernel and their write to the disk has started, before
@@ -74,7 +76,25 @@ class Store {
   // An error after it ran means the write is not known to be durable.
   Status update(std::string_view user, const Mutator& mutate, const std::function<void()>& while_flushing = {});
 
+  // Pessimistic accounting for anything that checks a code. The mutator gets
+  // `on_record`: called with the ledger that counts this attempt as a
+  // failure, it writes that ledger into the spare slot at once (before the
+  // code is looked at), so a process killed at any later instant -- by a
+  // signal, a resource limit, a closed pipe -- has the failure on record.
+  // The mutator then checks the code and returns what to write as usual: a
+  // right code's ledger_only overwrites the same spare slot (the failure is
+  // taken back), everything/remove replace the file; a wrong code returns
+  // the counted ledger and only the flush remains. Errors after on_record
+  // still flush the counted failure (best effort) before returning.
+  // on_record fails (and nothing may be checked) when there is no record.
+  using OnRecord = std::function<Status(const Ledger& counted)>;
+  using CheckingMutator = std::function<Result<Write>(std::optional<Record>& record, const OnRecord& on_record)>;
+  Status update_checked(std::string_view user, const CheckingMutator& mutate,
+                        const std::function<void()>& while_flushing = {});
+
   const std::string& state_dir() const noexcept { return state_dir_; }
+  // How long update() waits for the user's lock (tests shorten it).
+  void set_lock_wait_ms(int ms) noexcept { lock_wait_ms_ = ms; }
 
   Store(Store&&) noexcept = default;
   Store& operator=(Store&&) noexcept = default;
@@ -98,6 +118,7 @@ class Store {
   UniqueFd dirfd_;
   MasterKey key_;
   uid_t owner_ = 0;
+  int lock_wait_ms_ = kLockWaitMilliseconds;
   mutable std::optional<LoadMemo> last_load_;
 };
 

@@ -1,31 +1,36 @@
-// The login flow: settings -> user -> record (read only) -> prompt -> locked
-// read-modify-write that decides and records (its syslog line sent while the
-// disk writes) -> messages to the user, result.
-// Every failure is a refusal with one syslog line that says why; success
-// is returned only after the record update is durable.
+// The login flow: settings -> account -> record (read only) -> answer ->
+// locked read-modify-write that counts the attempt, decides and records
+// (its syslog line sent while the disk writes) -> messages to the user,
+// result. Every failure is a refusal with one syslog line that says why;
+// success is returned only after the record update is durable.
+//
+// Three shapes of the same flow (pam_totp(8)):
+// - the usual line prompts for the code itself (or takes it from
+//   PAM_AUTHTOK with use_first_pass / try_first_pass);
+// - split_code asks for password and code at one prompt, hands the password
+//   on, keeps the code and decides nothing, so that a wrong password (the
+//   password module stops the stack) never counts and never tells anyone
+//   whether the user is enrolled or locked;
+// - kept_code, after the password module, judges the kept code.
 #include "pam_module/authenticate.h"
 
-#include <pwd.h>
 #include <security/pam_appl.h>
 #include <security/pam_ext.h>
 #include <syslog.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <ctime>
 #include <optional>
 #include <string>
-#include <vector>
 
 #include "core/config.h"
 #include "core/key.h"
 #include "core/log.h"
-#include "core/otp.h"
+#include "core/login_decision.h"
 #include "core/policy.h"
-#include "core/recovery.h"
 #include "core/store.h"
+#include "pam_module/answer.h"
 #include "pam_module/conversation.h"
+#include "pam_module/user_name.h"
 
 namespace totp::pam {
 
@@ -37,52 +42,16 @@ std::string string_item(pam_handle_t* pamh, int item_type) {
   return std::string(static_cast<const char*>(item));
 }
 
-// The name the system knows the user by. Name services may match names
-// case-insensitively or with aliases; the record must be looked up under
-// the canonical name, or "Alice" would be a way around alice's enrolment.
-// A name unknown to the system is kept as typed (it has no record).
-std::string canonical_user_name(const std::string& user) {
-  long hint = sysconf(_SC_GETPW_R_SIZE_MAX);
-  std::size_t size = hint > 0 ? static_cast<std::size_t>(hint) : 4096;
-  for (int tries = 0; tries < 6; ++tries, size *= 4) {
-    std::vector<char> buf(size);
-    passwd pw{};
-    passwd* found = nullptr;
-    const int rc = getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &found);
-    if (rc == ERANGE) continue;
-    if (rc != 0 || found == nullptr || found->pw_name == nullptr) return user;
-    return std::string(found->pw_name);
-  }
-  return user;
-}
-
 std::string state_error_reason(const Error& e) {
   if (e.code == Errc::tampered) return "state file tampered: " + e.message;
   return std::string("state file unusable (") + errc_name(e.code) + "): " + e.message;
 }
 
-// What the locked read-modify-write decided.
-enum class Decision { not_enrolled, locked, accepted_totp, accepted_recovery, wrong, replayed, malformed };
-
-struct Verdict {
-  Decision decision = Decision::not_enrolled;
-  bool now_locked = false;           // this failure reached `deny`
-  std::size_t recovery_left = 0;     // unused recovery codes after the decision
-  std::uint64_t argon2_runs = 0;     // Argon2id computations made for this attempt
-};
-
 // The typed answer, or why there is none.
 struct Answer {
-  SecureBytes text;      // what is checked (the code part under forward_pass)
+  SecureBytes text;      // what is checked
   bool too_long = false; // longer than the conversation accepts: refused unseen
 };
-
-// Sets PAM_AUTHTOK for the next module (forward_pass).
-bool hand_on_password(pam_handle_t* pamh, const SecureBytes& password) {
-  SecureBytes c_string = password.clone();
-  c_string.push_back(0);
-  return pam_set_item(pamh, PAM_AUTHTOK, c_string.data()) == PAM_SUCCESS;
-}
 
 class Login {
  public:
@@ -103,18 +72,24 @@ class Login {
       return refuse(LOG_ERR, "no user name");
     }
     ctx_.user = typed_user;
-    if (!validate_user_name(ctx_.user)) return not_enrolled("user name cannot be enrolled");
-    user_ = canonical_user_name(ctx_.user);
-    if (user_ != ctx_.user) {
-      if (!validate_user_name(user_)) return not_enrolled("user name cannot be enrolled");
-      log_event(ctx_, LOG_DEBUG, "canonical user name " + user_);
-      ctx_.user = user_;
+    if (settings_.split_code) return split_code();
+    if (settings_.kept_code && !(kept_ = take_kept_code(pamh_))) {
+      return refuse(LOG_ERR, "kept_code: no code was kept: 'pam_totp.so split_code' must come before the password "
+                             "module in this stack (see pam_totp(8))");
     }
 
-    auto key = load_master_key(settings_.key_file);
-    if (!key) return refuse(LOG_ERR, "key file unusable: " + key.error().message);
-    auto store = Store::open(settings_.state_dir, std::move(key.value()));
-    if (!store) return refuse(LOG_ERR, "state directory unusable: " + store.error().message);
+    // Decide on the account the name resolves to, never on the typed form.
+    auto name = record_name();
+    if (!name) return refuse(LOG_ERR, name.error().message);
+    if (name->empty()) return not_enrolled("user name cannot be enrolled");
+    if (*name != ctx_.user) {
+      log_event(ctx_, LOG_DEBUG, "canonical user name " + *name);
+      ctx_.user = *name;
+    }
+    user_ = *name;
+
+    auto store = open_store();
+    if (!store) return refuse(LOG_ERR, store.error().message);
 
     // Read without the lock: nothing is decided on this copy but whether to
     // ask at all.
@@ -128,12 +103,119 @@ class Login {
 
     auto answer = obtain_answer(digits);
     if (!answer) return refuse(LOG_NOTICE, answer.error().message);
+    return judge(*store, *answer);
+  }
 
-    Verdict verdict;
+ private:
+  // The name the record is kept under: the account the system resolves the
+  // typed name to ("Alice", "alice@corp", "CORP\\alice" -> "alice"). A name
+  // the system does not know is taken as typed: a record under it is still
+  // judged (a directory outage must not turn an enrolment into "not
+  // enrolled"). Empty: a name that cannot have a record.
+  Result<std::string> record_name() const {
+    const ResolvedUser who = resolve_user(ctx_.user);
+    if (who.kind == ResolvedUser::Kind::error) return make_error(Errc::io_error, who.reason);
+    std::string name = who.kind == ResolvedUser::Kind::account ? who.name : ctx_.user;
+    if (!validate_user_name(name)) name.clear();
+    return name;
+  }
+
+  Result<Store> open_store() {
+    auto key = load_master_key(settings_.key_file);
+    if (!key) return make_error(key.error().code, "key file unusable: " + key.error().message);
+    auto store = Store::open(settings_.state_dir, std::move(key.value()));
+    if (!store) return make_error(store.error().code, "state directory unusable: " + store.error().message);
+    return store;
+  }
+
+  // split_code: the same prompt for everyone, the code cut off only for an
+  // enrolled user, nothing counted, nothing said. PAM_IGNORE: this line
+  // judges nothing; kept_code does, once the password module let us by.
+  int split_code() {
+    const std::string prompt =
+        settings_.prompt == kDefaultPrompt ? std::string(kSplitCodePrompt) : settings_.prompt;
+    auto typed = conv_.ask_hidden(prompt);
+    if (!typed) {
+      if (typed.error().code != Errc::too_large) return refuse(LOG_NOTICE, "conversation failed");
+      // Too long for a password and a code: the password module gets
+      // nothing usable and kept_code an empty code.
+      (void)keep_code(pamh_, SecureBytes());
+      return PAM_IGNORE;
+    }
+    const std::optional<int> digits = enrolled_digits();
+    std::optional<SplitAnswer> split;
+    if (digits) split = split_password_and_code(typed->view(), *digits);
+    if (split) {
+      if (!hand_on_password(pamh_, split->password)) return refuse(LOG_ERR, "cannot set PAM_AUTHTOK");
+      if (!keep_code(pamh_, std::move(split->code))) return refuse(LOG_ERR, "cannot keep the code (pam_set_data)");
+    } else {
+      // Not enrolled (or no code at the end): all of it is the password;
+      // kept_code then judges an empty code or finds no enrolment.
+      if (!hand_on_password(pamh_, *typed)) return refuse(LOG_ERR, "cannot set PAM_AUTHTOK");
+      if (!keep_code(pamh_, SecureBytes())) return refuse(LOG_ERR, "cannot keep the code (pam_set_data)");
+    }
+    return PAM_IGNORE;
+  }
+
+  // The digit count of the user's active enrolment, for split_code only:
+  // any problem (unknown user, no record, an unreadable one) means "do not
+  // cut", and kept_code reports it once the password was right.
+  std::optional<int> enrolled_digits() {
+    auto name = record_name();
+    if (!name || name->empty()) return std::nullopt;
+    auto store = open_store();
+    if (!store) return std::nullopt;
+    auto record = store->load(*name);
+    if (!record || !record->has_value() || (*record)->enrolment.state != EnrolmentState::active) return std::nullopt;
+    return (*record)->enrolment.otp.digits;
+  }
+
+  // The answer to check: the kept code (kept_code), PAM_AUTHTOK
+  // (use_first_pass, try_first_pass) or one hidden prompt.
+  Result<Answer> obtain_answer(int digits) {
+    Answer a;
+    if (settings_.kept_code) {
+      a.text = std::move(*kept_);
+      return a;
+    }
+    if (settings_.use_first_pass || settings_.try_first_pass) {
+      if (auto code = code_from_authtok(pamh_, digits)) {
+        a.text = std::move(*code);
+        return a;
+      }
+      // use_first_pass: nothing that could be a code is not an attempt at
+      // one (a password left by the module before), so it is not counted.
+      if (settings_.use_first_pass) {
+        return make_error(Errc::not_found, "PAM_AUTHTOK is not a " + std::to_string(digits) +
+                                               "-digit code (use_first_pass): refused, not counted");
+      }
+    }
+    auto typed = conv_.ask_hidden(settings_.prompt);
+    if (!typed) {
+      if (typed.error().code != Errc::too_large) return make_error(Errc::io_error, "conversation failed");
+      a.too_long = true;
+      return a;
+    }
+    a.text = std::move(typed.value());
+    return a;
+  }
+
+  // The locked read-modify-write: counts, decides, records.
+  int judge(Store& store, const Answer& answer) {
+    LoginVerdict verdict;
     bool logged = false;
-    const std::int64_t now = std::time(nullptr);  // after the human answered
-    auto written = store->update(
-        user_, [&](std::optional<Record>& rec) -> Result<Store::Write> { return decide(rec, *answer, digits, now, verdict); },
+    LoginAttempt attempt;
+    attempt.answer = answer.too_long ? std::string_view() : answer.text.view();
+    attempt.too_long = answer.too_long;
+    attempt.now = std::time(nullptr);  // after the human answered
+    attempt.rhost = ctx_.rhost;
+    attempt.window = settings_.window;
+    attempt.policy = LockoutPolicy{settings_.deny, settings_.fail_interval, settings_.unlock_time};
+    auto written = store.update_checked(
+        user_,
+        [&](std::optional<Record>& rec, const Store::OnRecord& on_record) {
+          return judge_login(rec, attempt, on_record, verdict);
+        },
         [&] {
           // The syslog line goes out while the disk writes the ledger. Only
           // the log: the conversation may wait for a human, so it comes
@@ -151,7 +233,6 @@ class Login {
     return conclude(verdict);
   }
 
- private:
   int refuse(int priority, const std::string& reason) {
     log_event(ctx_, priority, reason);
     return PAM_AUTH_ERR;
@@ -175,118 +256,8 @@ class Login {
     return refuse(LOG_WARNING, "locked");
   }
 
-  // The answer to check: from PAM_AUTHTOK (use_first_pass, try_first_pass)
-  // or from one hidden prompt (forward_pass splits it into password + code).
-  Result<Answer> obtain_answer(int digits) {
-    if (settings_.use_first_pass || settings_.try_first_pass) {
-      const void* item = nullptr;
-      const bool have = pam_get_item(pamh_, PAM_AUTHTOK, &item) == PAM_SUCCESS && item != nullptr;
-      if (have) {
-        const std::string_view token(static_cast<const char*>(item), strnlen(static_cast<const char*>(item),
-                                                                             kMaxAnswerBytes + 1));
-        const bool code_shaped = classify_answer(token, digits) != AnswerKind::malformed;
-        // use_first_pass takes whatever is there; try_first_pass only a
-        // code-shaped token (a password from the previous module is not
-        // a failed code), else it asks.
-        if (settings_.use_first_pass || code_shaped) {
-          Answer a;
-          if (token.size() > kMaxAnswerBytes) {
-            a.too_long = true;
-          } else {
-            a.text = SecureBytes::from_string(token);
-          }
-          return a;
-        }
-      } else if (settings_.use_first_pass) {
-        return make_error(Errc::not_found, "no code in PAM_AUTHTOK (use_first_pass)");
-      }
-    }
-
-    const bool forward = settings_.forward_pass;
-    const std::string prompt =
-        forward && settings_.prompt == kDefaultPrompt ? std::string(kForwardPassPrompt) : settings_.prompt;
-    auto typed = conv_.ask_hidden(prompt);
-    Answer a;
-    if (!typed) {
-      if (typed.error().code != Errc::too_large) return make_error(Errc::io_error, "conversation failed");
-      a.too_long = true;
-      return a;
-    }
-    if (!forward) {
-      a.text = std::move(typed.value());
-      return a;
-    }
-    auto split = split_password_and_code(typed->view(), digits);
-    if (split) {
-      (void)hand_on_password(pamh_, split->password);
-      a.text = std::move(split->code);
-    } else {
-      // No code at the end: hand everything on as the password and let
-      // the empty code fail like any wrong one.
-      (void)hand_on_password(pamh_, *typed);
-    }
-    return a;
-  }
-
-  // Runs under the user's lock on a freshly read record.
-  Result<Store::Write> decide(std::optional<Record>& rec, const Answer& answer, int digits, std::int64_t now,
-                              Verdict& verdict) {
-    verdict = Verdict{};
-    if (!rec || rec->enrolment.state != EnrolmentState::active) return Store::Write::nothing;
-    Enrolment& enrolment = rec->enrolment;
-    Ledger& ledger = rec->ledger;
-    verdict.recovery_left = enrolment.recovery_hashes.size();
-    // The lock may have been set by a racing login since the first read.
-    if (is_locked(ledger, now)) {
-      verdict.decision = Decision::locked;
-      return Store::Write::nothing;
-    }
-    // Enrolment parameters may have changed since the first read.
-    digits = enrolment.otp.digits;
-
-    const std::string_view typed = answer.too_long ? std::string_view() : answer.text.view();
-    const AnswerKind kind = answer.too_long ? AnswerKind::malformed : classify_answer(typed, digits);
-    verdict.decision = Decision::malformed;
-    if (kind == AnswerKind::totp) {
-      auto candidate = totp_candidate(typed, digits);
-      if (!candidate) return make_error(Errc::invalid_argument, "internal: code routing");
-      auto checked = totp_verify(enrolment.secret.span(), enrolment.otp, candidate->view(), now, settings_.window,
-                                 ledger.last_used_step);
-      if (!checked) return checked.error();
-      if (checked->outcome == VerifyOutcome::accepted) {
-        ledger.last_used_step = checked->step;
-        record_success(ledger, now, ctx_.rhost);
-        verdict.decision = Decision::accepted_totp;
-        return Store::Write::ledger_only;
-      }
-      verdict.decision = checked->outcome == VerifyOutcome::replayed ? Decision::replayed : Decision::wrong;
-    } else if (kind == AnswerKind::recovery) {
-      auto normalized = normalize_recovery_code(typed);
-      if (normalized) {
-        const std::uint64_t before = argon2_computations();
-        auto found = find_recovery_code(normalized->view(), enrolment.recovery_salt, enrolment.recovery_hashes);
-        verdict.argon2_runs = argon2_computations() - before;
-        if (!found) return found.error();
-        if (found->has_value()) {
-          const auto index = static_cast<std::ptrdiff_t>(**found);
-          enrolment.recovery_hashes.erase(enrolment.recovery_hashes.begin() + index);
-          record_success(ledger, now, ctx_.rhost);
-          verdict.decision = Decision::accepted_recovery;
-          verdict.recovery_left = enrolment.recovery_hashes.size();
-          return Store::Write::everything;
-        }
-        verdict.decision = Decision::wrong;
-      }
-    }
-    const LockoutPolicy policy{settings_.deny, settings_.fail_interval, settings_.unlock_time};
-    verdict.now_locked = record_failure(ledger, policy, now) == FailureOutcome::now_locked;
-    return Store::Write::ledger_only;
-  }
-
-  static bool is_acceptance(Decision d) { return d == Decision::accepted_totp || d == Decision::accepted_recovery; }
-
   // The syslog side of a verdict: one line (plus a debug line for Argon2).
-  void log_verdict(const Verdict& v) {
+  void log_verdict(const LoginVerdict& v) {
     if (v.argon2_runs != 0 || v.decision == Decision::accepted_recovery) {
       log_event(ctx_, LOG_DEBUG, "argon2id computations: " + std::to_string(v.argon2_runs));
     }
@@ -316,7 +287,7 @@ class Login {
   }
 
   // The user's side of a verdict (after the lock is released) and the result.
-  int conclude(const Verdict& v) {
+  int conclude(const LoginVerdict& v) {
     switch (v.decision) {
       case Decision::not_enrolled:
         return not_enrolled_result();
@@ -343,6 +314,7 @@ class Login {
   LogContext ctx_;
   Settings settings_;
   std::string user_;
+  std::optional<SecureBytes> kept_;  // kept_code: the code split_code kept
 };
 
 }  // namespace

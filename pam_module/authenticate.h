@@ -17,7 +17,7 @@ int authenticate(pam_handle_t* pamh, int flags, std::span<const std::string_view
 
 // The messages users see (the man page quotes them).
 constexpr const char* kLockedMessage = "Account locked due to too many failed codes; try again later";
-constexpr const char* kForwardPassPrompt = "Password & verification code: ";
+constexpr const char* kSplitCodePrompt = "Password & verification code: ";
 constexpr const char* kNoRecoveryCodesLeft = "No recovery codes left; run totp-setup recovery-codes";
 
 }  // namespace totp::pam

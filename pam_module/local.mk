@@ -9,7 +9,9 @@ pammod_LTLIBRARIES += pam_totp.la
 pam_totp_la_SOURCES = \
 	pam_module/entry.cc \
 	pam_module/authenticate.h pam_module/authenticate.cc \
-	pam_module/conversation.h pam_module/conversation.cc
+	pam_module/conversation.h pam_module/conversation.cc \
+	pam_module/answer.h pam_module/answer.cc \
+	pam_module/user_name.h pam_module/user_name.cc
 pam_totp_la_CXXFLAGS = $(AM_CXXFLAGS) $(PAM_CFLAGS) $(CRYPTO_CFLAGS)
 pam_totp_la_LDFLAGS = $(AM_LDFLAGS) -module -avoid-version -shared -export-symbols-regex '^pam_sm_' \
 	-Wl,--version-script=$(srcdir)/pam_module/pam_totp.map

@@ -97,7 +97,7 @@ Result<StatusReport> AccountService::status() const {
 Status AccountService::with_proof(const SecureBytes* proof, const Action& action) {
   std::optional<Error> refusal;
   const std::int64_t t = now();
-  auto mutate = [&](std::optional<Record>& rec) -> Result<Store::Write> {
+  auto mutate = [&](std::optional<Record>& rec, const Store::OnRecord& on_record) -> Result<Store::Write> {
     if (!is_active(rec)) {
       refusal = make_error(Errc::not_found, user_ + " is not enrolled");
       return Store::Write::nothing;
@@ -112,20 +112,23 @@ Status AccountService::with_proof(const SecureBytes* proof, const Action& action
       refusal = make_error(Errc::invalid_argument, "a current code from your authenticator app is needed");
       return Store::Write::nothing;
     }
+    // Count first: the failure is on record before the proof is looked at,
+    // so whatever the caller does to this process from now on (limits,
+    // signals, a closed pipe), the attempt has been counted.
+    Ledger counted = ledger;
+    record_failure(counted, settings_, t);
+    TOTP_TRY_STATUS(on_record(counted));
+    const auto wrong = [&](Error why) -> Result<Store::Write> {
+      ledger = std::move(counted);
+      refusal = std::move(why);
+      return Store::Write::ledger_only;
+    };
     if (looks_like_recovery_code(proof->view())) {
       auto norm = normalize_recovery_code(proof->view());
-      if (!norm) {
-        record_failure(ledger, settings_, t);
-        refusal = wrong_code_error();
-        return Store::Write::ledger_only;
-      }
+      if (!norm) return wrong(wrong_code_error());
       auto found = find_recovery_code(norm->view(), rec->enrolment.recovery_salt, rec->enrolment.recovery_hashes);
       if (!found) return found.error();
-      if (!found->has_value()) {
-        record_failure(ledger, settings_, t);
-        refusal = wrong_code_error();
-        return Store::Write::ledger_only;
-      }
+      if (!found->has_value()) return wrong(wrong_code_error());
       auto& hashes = rec->enrolment.recovery_hashes;
       hashes.erase(hashes.begin() + static_cast<std::ptrdiff_t>(**found));
       record_success(ledger);
@@ -137,19 +140,15 @@ Status AccountService::with_proof(const SecureBytes* proof, const Action& action
     }
     auto candidate = normalize_totp_input(proof->view());
     if (!candidate || candidate->size() != static_cast<std::size_t>(rec->enrolment.otp.digits)) {
-      record_failure(ledger, settings_, t);
-      refusal = wrong_code_error();
-      return Store::Write::ledger_only;
+      return wrong(wrong_code_error());
     }
     auto v = totp_verify(rec->enrolment.secret.span(), rec->enrolment.otp, candidate->view(), t, settings_.window,
                          ledger.last_used_step);
     if (!v) return v.error();
     if (v->outcome != VerifyOutcome::accepted) {
-      record_failure(ledger, settings_, t);
-      refusal = v->outcome == VerifyOutcome::replayed
-                    ? make_error(Errc::permission, "that code was already used: wait for the next one")
-                    : wrong_code_error();
-      return Store::Write::ledger_only;
+      return wrong(v->outcome == VerifyOutcome::replayed
+                       ? make_error(Errc::permission, "that code was already used: wait for the next one")
+                       : wrong_code_error());
     }
     ledger.last_used_step = v->step;
     record_success(ledger);
@@ -160,7 +159,7 @@ Status AccountService::with_proof(const SecureBytes* proof, const Action& action
   };
   Status st = [&] {
     SignalBlock block;
-    return store_.update(user_, mutate);
+    return store_.update_checked(user_, mutate);
   }();
   if (!st) return st;
   if (refusal) return *refusal;

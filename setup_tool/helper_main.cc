@@ -10,7 +10,9 @@
 #include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sched.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <syslog.h>
@@ -50,6 +52,29 @@ void die_early(const char* msg) {
   _exit(kExitSetup);
 }
 
+// Resource limits survive exec, so the caller chooses them: RLIMIT_FSIZE=0
+// made the ledger write die with SIGXFSZ, a tiny RLIMIT_AS makes any
+// allocation fail. Every limit this process relies on is set to a value
+// of our own (as setuid root we may raise hard limits; done before the
+// capabilities are dropped). Failing to pin one is fatal: better no answer
+// than an answer under the caller's rules.
+void pin_resource_limits() {
+  struct Pin {
+    int resource;
+    rlim_t value;
+  };
+  const Pin pins[] = {
+      {RLIMIT_FSIZE, RLIM_INFINITY}, {RLIMIT_CPU, RLIM_INFINITY},   {RLIMIT_AS, RLIM_INFINITY},
+      {RLIMIT_DATA, RLIM_INFINITY},  {RLIMIT_STACK, 8 << 20},        {RLIMIT_NOFILE, 1024},
+      {RLIMIT_CORE, 0},              {RLIMIT_MEMLOCK, 64 << 20},     {RLIMIT_RTTIME, RLIM_INFINITY},
+      {RLIMIT_SIGPENDING, 1024},     {RLIMIT_LOCKS, RLIM_INFINITY},
+  };
+  for (const Pin& p : pins) {
+    const struct rlimit lim {p.value, p.value};
+    if (setrlimit(p.resource, &lim) != 0) die_early("cannot set resource limits");
+  }
+}
+
 // fds 0-2 must be open, or the first file we open would become "stderr".
 void ensure_std_fds() {
   for (int fd = 0; fd <= 2; ++fd) {
@@ -67,19 +92,38 @@ void reset_process_state() {
   if (clearenv() != 0) die_early("cannot clear the environment");
   setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
   umask(077);
-  // Default dispositions, then ignore what a terminal can send: the caller
-  // ends us by closing the pipe; a write that has begun always finishes.
+  if (chdir("/") != 0) die_early("cannot change to /");
+  // Default dispositions, then ignore what a terminal can send (the kernel
+  // delivers those whatever our uids) and the signals of resource limits:
+  // a write that has begun always finishes, an exceeded limit is an error
+  // we handle, never a death at a chosen instant. Setting SIG_IGN also
+  // discards any such signal the caller left pending across exec.
   for (int sig = 1; sig < NSIG; ++sig) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
     signal(sig, SIG_DFL);
   }
-  for (int sig : {SIGINT, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGHUP, SIGPIPE}) signal(sig, SIG_IGN);
+  for (int sig : {SIGINT, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGHUP, SIGPIPE, SIGXFSZ, SIGXCPU, SIGUSR1, SIGUSR2,
+                  SIGTERM, SIGVTALRM, SIGPROF}) {
+    signal(sig, SIG_IGN);
+  }
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
+  // Interval timers survive exec: the caller could have armed one to fire
+  // at a moment of its choosing.
+  const struct itimerval off {};
+  for (int which : {ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF}) {
+    if (setitimer(which, &off, nullptr) != 0) die_early("cannot clear interval timers");
+  }
+  // Without euid 0 nothing can be pinned; run() refuses such a helper with
+  // a message that says what to fix.
+  if (geteuid() == 0) pin_resource_limits();
+  // Normal scheduling: a caller-chosen SCHED_IDLE or nice 19 would let it
+  // stretch the time we hold the user's lock.
+  const struct sched_param normal {};
+  (void)sched_setscheduler(0, SCHED_OTHER, &normal);
+  (void)setpriority(PRIO_PROCESS, 0, 0);
   // No core dumps of a process holding the master key.
-  struct rlimit zero {0, 0};
-  setrlimit(RLIMIT_CORE, &zero);
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   alarm(kLifetimeSeconds);
 }
@@ -242,6 +286,9 @@ int run(int argc) {
   if (argc != 1) die_early("takes no arguments; it is run by totp-setup");
   if (geteuid() != 0) die_early("must be installed setuid root (it is run by totp-setup)");
   const uid_t uid = getuid();
+  // The identity is taken; from here on every uid is root's, so the caller
+  // (whose uid was the real one) can no longer signal, stop or trace us.
+  if (setresuid(0, 0, 0) != 0) die_early("cannot take root's uids");
   errno = 0;
   const struct passwd* pw = getpwuid(uid);
   if (pw == nullptr || pw->pw_name == nullptr) die_early("the calling user has no passwd entry");

@@ -7,7 +7,7 @@
 setup
 
 # deny=0: the matrix must not lock the user out before the final check.
-service hostile "auth required $MODULE config=$CONF deny=0"
+service hostile "auth required $MODULE config=$(conf_with nolock 'deny = 0')"
 enrol alice >/dev/null
 now=$T0
 c=$(code $now)
@@ -96,17 +96,18 @@ PAM_TOTP_TEST_NOW=$now "$DRIVER" --confdir "$T/pam.d" --service hostile \
 check "hostile user name refused" result_is PAM_AUTH_ERR
 check "hostile user name and rhost escaped in syslog" sh -c "grep '^SYSLOG' '$T/out' | grep -q 'user=' && ! grep '^SYSLOG' '$T/out' | LC_ALL=C grep -q \"\$(printf '\\033')\""
 
-# Hostile PAM_AUTHTOK (use_first_pass) and forward_pass answers.
-service ufp "auth required $CHECK_MODULE get" "auth required $MODULE config=$CONF use_first_pass deny=0"
+# Hostile PAM_AUTHTOK (use_first_pass) and split_code answers.
+service ufp "auth required $CHECK_MODULE get" "auth required $MODULE config=$T/nolock.conf use_first_pass"
 login --service ufp alice $now --answer-hex "$(hexof "$(rep 1 10240)")"
 check "use_first_pass: 10 kB PAM_AUTHTOK refused" result_is PAM_AUTH_ERR
 login --service ufp alice $now --answer-hex "$(hexof "$(printf '\033[2J%%n')")"
 check "use_first_pass: escape/format PAM_AUTHTOK refused" result_is PAM_AUTH_ERR
-service fwd "auth required $MODULE config=$CONF forward_pass deny=0"
-login --service fwd alice $now --answer-hex "$(hexof "$(rep x 10240)")"
-check "forward_pass: 10 kB answer refused" result_is PAM_AUTH_ERR
-login --service fwd alice $now --answer-hex "$(hexof "$(printf '\377\376')")"
-check "forward_pass: non-UTF-8 answer refused" result_is PAM_AUTH_ERR
-login --service fwd alice $now --answer ""
-check "forward_pass: empty answer refused" result_is PAM_AUTH_ERR
+service split "auth requisite $MODULE config=$T/nolock.conf split_code" "auth requisite $CHECK_MODULE get" \
+  "auth required $MODULE config=$T/nolock.conf kept_code"
+login --service split alice $now --answer-hex "$(hexof "$(rep x 10240)")"
+check "split_code: 10 kB answer refused" result_is PAM_AUTH_ERR
+login --service split alice $now --answer-hex "$(hexof "$(printf '\377\376')")"
+check "split_code: non-UTF-8 answer refused" result_is PAM_AUTH_ERR
+login --service split alice $now --answer ""
+check "split_code: empty answer refused" result_is PAM_AUTH_ERR
 finish

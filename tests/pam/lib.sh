@@ -61,6 +61,16 @@ setup() {
   service totp "auth required $MODULE config=$CONF $*"
 }
 
+# conf_with NAME LINE...: a config file $T/NAME.conf with $CONF's lines and
+# these (for the file-only settings: deny, unlock_time, fail_interval);
+# prints its path.
+conf_with() {
+  cw_path=$T/$1.conf; shift
+  { cat "$CONF"; printf '%s\n' "$@"; } >"$cw_path"
+  chmod 600 "$cw_path"
+  printf '%s\n' "$cw_path"
+}
+
 # service NAME LINE...: writes a service file.
 service() {
   svc_name=$1; shift

@@ -69,8 +69,8 @@ refuses erin $((T0 + 2)) ""
 refuses erin $((T0 + 3)) "abc"
 check "replayed and malformed answers count as failures" test "$(ledger erin fail_count)" = 3
 
-# Settings from the PAM line: deny=2, unlock_time=0 (until root unlocks).
-service strict "auth required $MODULE config=$CONF deny=2 unlock_time=0"
+# deny = 2, unlock_time = 0 (until root unlocks).
+service strict "auth required $MODULE config=$(conf_with strict2 'deny = 2' 'unlock_time = 0')"
 enrol frank >/dev/null
 login --service strict frank $T0 --answer $wrong
 login --service strict frank $((T0 + 1)) --answer $wrong
@@ -79,7 +79,7 @@ login --service strict frank $((T0 + 10 * 365 * 86400)) --answer "$(code $((T0 +
 check "unlock_time=0: still locked ten years later" sh -c "grep -q '^RESULT: PAM_AUTH_ERR' '$T/out' && ! grep -q '^PROMPT_' '$T/out'"
 
 # deny=0 disables the lockout.
-service nolock "auth required $MODULE config=$CONF deny=0"
+service nolock "auth required $MODULE config=$(conf_with nolock 'deny = 0')"
 enrol gina >/dev/null
 for i in 1 2 3 4 5 6 7 8; do login --service nolock gina $((T0 + i)) --answer $wrong; done
 login --service nolock gina $((T0 + 20)) --answer "$(code $((T0 + 20)))"

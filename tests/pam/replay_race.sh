@@ -21,7 +21,7 @@ check "last used step recorded in the ledger" test "$(ledger bob last_used_step)
 
 # 50 logins racing with one code (deny=100 so that the refused ones are
 # all judged as replays rather than hitting the lockout).
-service race "auth required $MODULE config=$CONF deny=100"
+service race "auth required $MODULE config=$(conf_with race 'deny = 100')"
 enrol racer >/dev/null
 c=$(code $T0)
 mkdir "$T/race"

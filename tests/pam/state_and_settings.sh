@@ -54,9 +54,10 @@ bad_setting() {  # ARGS NAME
   result_is PAM_AUTH_ERR && ! prompted && grep '^SYSLOG' "$T/out" | grep 'bad setting' | grep -q -- "$2"
 }
 check "window=99 refused, syslog names window" bad_setting window=99 window
-check "deny=-1 refused, syslog names deny" bad_setting deny=-1 deny
-check "unlock_time=abc refused, syslog names unlock_time" bad_setting unlock_time=abc unlock_time
-check "fail_interval=0 refused, syslog names fail_interval" bad_setting fail_interval=0 fail_interval
+check "deny on the PAM line refused as file-only, syslog names deny" bad_setting deny=3 "deny is file-only"
+check "unlock_time on the PAM line refused as file-only" bad_setting unlock_time=0 "unlock_time is file-only"
+check "fail_interval on the PAM line refused as file-only" bad_setting fail_interval=60 "fail_interval is file-only"
+check "forward_pass refused with the way to the two-line stack" bad_setting forward_pass "split_code"
 check "unknown frobnicate=1 refused, syslog names it" bad_setting frobnicate=1 frobnicate
 check "state_dir=relative refused, syslog names state_dir" bad_setting state_dir=relative state_dir
 check "algorithm=MD5 refused, syslog names algorithm" bad_setting algorithm=MD5 algorithm

@@ -105,7 +105,8 @@ void test_defaults(void**) {
   assert_int_equal(s.fail_interval, 900);
   assert_false(s.use_first_pass);
   assert_false(s.try_first_pass);
-  assert_false(s.forward_pass);
+  assert_false(s.split_code);
+  assert_false(s.kept_code);
   assert_string_equal(s.prompt.c_str(), "Verification code: ");
 
   // An empty file, and a file of only comments, change nothing.
@@ -119,7 +120,7 @@ void test_defaults(void**) {
 void test_known_names(void**) {
   const std::vector<std::string> want = {"state_dir", "key_file", "window", "digits", "period", "algorithm",
                                          "issuer", "nullok", "debug", "deny", "unlock_time", "fail_interval",
-                                         "use_first_pass", "try_first_pass", "forward_pass", "prompt"};
+                                         "use_first_pass", "try_first_pass", "split_code", "kept_code", "prompt"};
   const auto names = totp::known_setting_names();
   assert_int_equal(names.size(), want.size());
   for (const auto& w : want) {
@@ -132,18 +133,27 @@ void test_known_names(void**) {
       {"state_dir", "/srv/totp"}, {"key_file", "/srv/k"}, {"window", "2"}, {"digits", "7"},
       {"period", "60"}, {"algorithm", "sha256"}, {"issuer", "Corp"}, {"nullok", "yes"},
       {"debug", "on"}, {"deny", "3"}, {"unlock_time", "0"}, {"fail_interval", "60"},
-      {"use_first_pass", "1"}, {"try_first_pass", "0"}, {"forward_pass", "no"}, {"prompt", "Code: "}};
+      {"use_first_pass", "1"}, {"try_first_pass", "0"}, {"split_code", "no"}, {"kept_code", "0"},
+      {"prompt", "Code: "}};
   assert_int_equal(sample.size(), want.size());
   std::string file;
   std::vector<std::string> arg_store;
   for (const auto& [k, v] : sample) {
     file += k + " = \"" + v + "\"\n";  // quotes work for every kind
+    // The lockout settings are file-only; on a PAM line they are an error.
+    if (totp::is_file_only_setting(k)) {
+      Settings refused;
+      const std::string one = k + "=" + v;
+      expect_error_contains(args(refused, {one}), "is file-only");
+      continue;
+    }
     arg_store.push_back(k + "=" + v);
   }
   Settings a;
   expect_ok(parse(a, file));
   std::vector<std::string_view> av(arg_store.begin(), arg_store.end());
   Settings b;
+  expect_ok(parse(b, "deny = 3\nunlock_time = 0\nfail_interval = 60\n"));
   expect_ok(args(b, av));
   for (Settings* s : {&a, &b}) {
     assert_string_equal(s->state_dir.c_str(), "/srv/totp");
@@ -160,7 +170,8 @@ void test_known_names(void**) {
     assert_int_equal(s->fail_interval, 60);
     assert_true(s->use_first_pass);
     assert_false(s->try_first_pass);
-    assert_false(s->forward_pass);
+    assert_false(s->split_code);
+    assert_false(s->kept_code);
     assert_string_equal(s->prompt.c_str(), "Code: ");
   }
 }
@@ -232,14 +243,15 @@ void test_numbers(void**) {
 // ---- booleans ------------------------------------------------------------------
 
 void test_booleans(void**) {
-  for (const char* key : {"nullok", "debug", "use_first_pass", "try_first_pass", "forward_pass"}) {
+  for (const char* key : {"nullok", "debug", "use_first_pass", "try_first_pass", "split_code", "kept_code"}) {
     auto get = [key](const Settings& s) {
       const std::string_view k = key;
       if (k == "nullok") return s.nullok;
       if (k == "debug") return s.debug;
       if (k == "use_first_pass") return s.use_first_pass;
       if (k == "try_first_pass") return s.try_first_pass;
-      return s.forward_pass;
+      if (k == "split_code") return s.split_code;
+      return s.kept_code;
     };
     for (const char* t : {"yes", "true", "1", "on", "YES", "True", "On"}) {
       Settings s;
@@ -443,7 +455,9 @@ void test_file_format(void**) {
       {"config = /etc/other.conf\n", "/etc/x.conf:1: config: only accepted as a PAM argument"},
       {"Window = 1\n", "unknown setting 'Window'"},
       {"[section]\n", "/etc/x.conf:1: expected 'key = value'"},
-      {"use_first_pass\nforward_pass\n", "use_first_pass and forward_pass contradict"},
+      {"use_first_pass\nsplit_code\n", "use_first_pass and split_code contradict"},
+      {"split_code\nkept_code\n", "split_code and kept_code contradict"},
+      {"forward_pass\n", "forward_pass is no longer supported"},
   };
   for (const auto& b : bad) {
     Settings t;
@@ -539,9 +553,14 @@ void test_pam_args(void**) {
       {{""}, "PAM argument: unknown setting ''"},
       {{"win\x1b[2Jdow=1"}, "PAM argument: unknown setting 'win\\x1b[2Jdow'"},
       {{"state_dir=relative"}, "PAM argument: state_dir: "},
-      {{"use_first_pass", "forward_pass"}, "use_first_pass and forward_pass contradict"},
+      {{"use_first_pass", "split_code"}, "use_first_pass and split_code contradict"},
       {{"use_first_pass", "try_first_pass"}, "use_first_pass and try_first_pass contradict"},
-      {{"try_first_pass", "forward_pass"}, "try_first_pass and forward_pass contradict"},
+      {{"try_first_pass", "kept_code"}, "try_first_pass and kept_code contradict"},
+      {{"split_code", "kept_code"}, "split_code and kept_code contradict"},
+      {{"forward_pass"}, "use 'pam_totp.so split_code' before the password module and 'pam_totp.so kept_code'"},
+      {{"deny=3"}, "PAM argument: deny is file-only"},
+      {{"unlock_time=0"}, "PAM argument: unlock_time is file-only"},
+      {{"fail_interval=60"}, "PAM argument: fail_interval is file-only"},
   };
   for (const auto& b : bad) {
     Settings t;
@@ -551,11 +570,11 @@ void test_pam_args(void**) {
   // argument that switches the file's flag off is fine.
   Settings f;
   expect_ok(parse(f, "use_first_pass\n"));
-  expect_error_contains(args(f, {"forward_pass"}), "contradict");
+  expect_error_contains(args(f, {"split_code"}), "contradict");
   Settings g;
   expect_ok(parse(g, "use_first_pass\n"));
-  expect_ok(args(g, {"use_first_pass=no", "forward_pass"}));
-  assert_true(g.forward_pass);
+  expect_ok(args(g, {"use_first_pass=no", "split_code"}));
+  assert_true(g.split_code);
   assert_false(g.use_first_pass);
 }
 
@@ -591,9 +610,9 @@ void test_load_file(void**) {
   assert_false(b.ok());
   assert_true(contains(b.error().message, bad + ":2: period: 14 is out of range 15..300"));
   // Errors in the PAM arguments after a good file.
-  auto c = load(conf, {"deny=1001"});
+  auto c = load(conf, {"window=11"});
   assert_false(c.ok());
-  assert_true(contains(c.error().message, "PAM argument: deny: 1001 is out of range 0..1000"));
+  assert_true(contains(c.error().message, "PAM argument: window: 11 is out of range 0..10"));
   // Empty file: defaults.
   const std::string empty = write_file("empty.conf", "");
   auto d = load(empty);

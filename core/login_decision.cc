@@ -1,0 +1,81 @@
+// One login attempt's decision: see login_decision.h.
+#include "core/login_decision.h"
+
+#include "core/otp.h"
+#include "core/recovery.h"
+
+namespace totp {
+
+namespace {
+
+// The answer checked against the enrolment; nullopt for a wrong one.
+// Errors (crypto, Argon2) are errors: the attempt stays counted.
+Result<std::optional<Decision>> check_answer(Record& rec, const LoginAttempt& a, LoginVerdict& verdict) {
+  Enrolment& enrolment = rec.enrolment;
+  Ledger& ledger = rec.ledger;
+  const int digits = enrolment.otp.digits;
+  const std::string_view typed = a.too_long ? std::string_view() : a.answer;
+  const AnswerKind kind = a.too_long ? AnswerKind::malformed : classify_answer(typed, digits);
+  if (kind == AnswerKind::totp) {
+    auto candidate = totp_candidate(typed, digits);
+    if (!candidate) return make_error(Errc::invalid_argument, "internal: code routing");
+    auto checked = totp_verify(enrolment.secret.span(), enrolment.otp, candidate->view(), a.now, a.window,
+                               ledger.last_used_step);
+    if (!checked) return checked.error();
+    if (checked->outcome == VerifyOutcome::accepted) {
+      ledger.last_used_step = checked->step;
+      return std::optional<Decision>(Decision::accepted_totp);
+    }
+    verdict.decision = checked->outcome == VerifyOutcome::replayed ? Decision::replayed : Decision::wrong;
+    return std::optional<Decision>();
+  }
+  if (kind == AnswerKind::recovery) {
+    verdict.decision = Decision::wrong;
+    auto normalized = normalize_recovery_code(typed);
+    if (!normalized) return std::optional<Decision>();
+    const std::uint64_t before = argon2_computations();
+    auto found = find_recovery_code(normalized->view(), enrolment.recovery_salt, enrolment.recovery_hashes);
+    verdict.argon2_runs = argon2_computations() - before;
+    if (!found) return found.error();
+    if (!found->has_value()) return std::optional<Decision>();
+    enrolment.recovery_hashes.erase(enrolment.recovery_hashes.begin() + static_cast<std::ptrdiff_t>(**found));
+    return std::optional<Decision>(Decision::accepted_recovery);
+  }
+  verdict.decision = Decision::malformed;
+  return std::optional<Decision>();
+}
+
+}  // namespace
+
+Result<Store::Write> judge_login(std::optional<Record>& rec, const LoginAttempt& attempt,
+                                 const Store::OnRecord& on_record, LoginVerdict& verdict) {
+  verdict = LoginVerdict{};
+  if (!rec || rec->enrolment.state != EnrolmentState::active) return Store::Write::nothing;
+  verdict.recovery_left = rec->enrolment.recovery_hashes.size();
+  // The lock may have been set by a racing login since the first read.
+  if (is_locked(rec->ledger, attempt.now)) {
+    verdict.decision = Decision::locked;
+    return Store::Write::nothing;
+  }
+
+  // Count first: the failure is on record before the answer is looked at.
+  Ledger counted = rec->ledger;
+  const bool locks = record_failure(counted, attempt.policy, attempt.now) == FailureOutcome::now_locked;
+  verdict.decision = Decision::malformed;
+  TOTP_TRY_STATUS(on_record(counted));
+
+  auto outcome = check_answer(*rec, attempt, verdict);
+  if (!outcome) return outcome.error();
+  if (!outcome->has_value()) {
+    rec->ledger = std::move(counted);
+    verdict.now_locked = locks;
+    return Store::Write::ledger_only;
+  }
+  // Right: the counted failure is taken back.
+  verdict.decision = **outcome;
+  record_success(rec->ledger, attempt.now, attempt.rhost);
+  verdict.recovery_left = rec->enrolment.recovery_hashes.size();
+  return verdict.decision == Decision::accepted_recovery ? Store::Write::everything : Store::Write::ledger_only;
+}
+
+}  // namespace totp

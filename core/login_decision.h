@@ -1,0 +1,48 @@
+// The decision of one login attempt, under the user's lock, on a freshly
+// read record: locked?, count the attempt, check the answer, record the
+// outcome. Pure but for the `on_record` write it is handed (the store's
+// pessimistic accounting, see Store::update_checked), so that the PAM module
+// and the setuid helper judge alike.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "core/policy.h"
+#include "core/record.h"
+#include "core/result.h"
+#include "core/store.h"
+
+namespace totp {
+
+enum class Decision { not_enrolled, locked, accepted_totp, accepted_recovery, wrong, replayed, malformed };
+
+struct LoginVerdict {
+  Decision decision = Decision::not_enrolled;
+  bool now_locked = false;           // this failure reached `deny`
+  std::size_t recovery_left = 0;     // unused recovery codes after the decision
+  std::uint64_t argon2_runs = 0;     // Argon2id computations made for this attempt
+};
+
+struct LoginAttempt {
+  std::string_view answer;   // what the user typed (the code part)
+  bool too_long = false;     // longer than the conversation accepts: refused unseen
+  std::int64_t now = 0;      // after the human answered
+  std::string_view rhost;    // recorded with a success
+  int window = 1;
+  LockoutPolicy policy;
+};
+
+inline bool is_acceptance(Decision d) { return d == Decision::accepted_totp || d == Decision::accepted_recovery; }
+
+// Decides `attempt` against `record` and says what the store must write.
+// Every attempt on an active, unlocked enrolment is first put on record as
+// a failure through `on_record`; only then is the answer looked at. A right
+// answer takes the failure back (ledger_only for a TOTP code, everything
+// for a used recovery code); a wrong one leaves it (ledger_only with the
+// counted ledger). Not enrolled or locked: nothing is written.
+Result<Store::Write> judge_login(std::optional<Record>& record, const LoginAttempt& attempt,
+                                 const Store::OnRecord& on_record, LoginVerdict& verdict);
+
+}  // namespace totp

@@ -1,0 +1,189 @@
+// The store's locked read-modify-write (see store.h): lock with a bounded
+// wait, sweep a killed writer's temp file, read and authenticate, let the
+// caller decide, write what it asked for, flush, unlock.
+//
+// Pessimistic accounting (update_checked): a caller that checks a code first
+// puts the failure on record in the spare ledger slot. Only then does it look
+// at the code. The final write goes to that same spare slot, so the slot in
+// use stays intact until the end: a crash at any point leaves either the old
+// ledger, the counted failure or the final outcome, each authenticated.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <optional>
+
+#include "core/store.h"
+#include "core/store_internal.h"
+
+namespace totp {
+
+namespace {
+
+using detail::about;
+
+// The user's lock file, opened (created if need be) and checked.
+Result<UniqueFd> open_lock_file(int dirfd, const std::string& dir, const std::string& name, uid_t owner) {
+  const std::string lock_name = std::string(detail::kLockPrefix) + name;
+  UniqueFd fd(::openat(dirfd, lock_name.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600));
+  if (!fd.valid()) {
+    const int err = errno;
+    return make_error(err == ELOOP ? Errc::permission : Errc::io_error,
+                      dir + "/" + lock_name + ": cannot open lock file: " + errno_text(err));
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return make_error(Errc::io_error, dir + "/" + lock_name + ": fstat: " + errno_text(errno));
+  if (!S_ISREG(st.st_mode) || st.st_uid != owner || (st.st_mode & 077) != 0) {
+    return make_error(Errc::permission, dir + "/" + lock_name + ": lock file has the wrong type, owner or mode");
+  }
+  return fd;
+}
+
+}  // namespace
+
+Status Store::update(std::string_view user, const Mutator& mutate, const std::function<void()>& while_flushing) {
+  return update_checked(
+      user, [&](std::optional<Record>& record, const OnRecord&) { return mutate(record); }, while_flushing);
+}
+
+Status Store::update_checked(std::string_view user, const CheckingMutator& mutate,
+                             const std::function<void()>& while_flushing) {
+  TOTP_TRY_STATUS(validate_user_name(user));
+  const std::string name(user);
+  const Ownership own{owner_, 077};
+
+  // The lock file is never renamed or removed, so a writer that waited for
+  // it always locks the same inode as the one holding it.
+  auto lock_fd = open_lock_file(dirfd_.get(), state_dir_, name, owner_);
+  if (!lock_fd) return lock_fd.error();
+  auto lock = FileLock::acquire(std::move(*lock_fd), FileLock::Kind::exclusive, lock_wait_ms_);
+  if (!lock) {
+    return make_error(lock.error().code,
+                      state_dir_ + "/" + std::string(detail::kLockPrefix) + name + ": " + lock.error().message);
+  }
+  // Every writer of this user holds the lock, so a temp file of the user's
+  // found now belongs to a writer that died: it goes.
+  if (auto st = remove_leftover_temp(dirfd_.get(), name); !st) return about(state_dir_, user, st.error());
+
+  // Read the current state under the lock (read-write: a ledger update
+  // writes into this very file).
+  std::optional<Record> record;
+  std::optional<DecodedState> current;
+  UniqueFd file_fd;
+  SecureBytes file_bytes;
+  std::size_t size = 0;
+  auto fd = open_file_checked(dirfd_.get(), name, own, kMaxStateFileSize, /*read_write=*/true, &size);
+  if (fd) {
+    file_fd = std::move(*fd);
+    auto bytes = read_all(file_fd.get(), kMaxStateFileSize, size);
+    if (!bytes) return about(state_dir_, user, bytes.error());
+    file_bytes = std::move(*bytes);
+    auto decoded = decode_locked_read(user, file_bytes.span());
+    if (!decoded) return about(state_dir_, user, decoded.error());
+    record = clone_record(decoded->record);
+    current = std::move(*decoded);
+  } else if (fd.error().code != Errc::not_found) {
+    return make_error(fd.error().code, state_dir_ + "/" + fd.error().message);
+  }
+
+  // Where a ledger goes: the slot not in use, with the next sequence number.
+  std::optional<StateLayout> layout;
+  if (current) {
+    auto parsed = parse_state_layout(file_bytes.span());
+    if (!parsed) return about(state_dir_, user, parsed.error());
+    layout = *parsed;
+  }
+  const int spare = current ? 1 - current->current_slot : 0;
+  std::optional<SecureBytes> on_record_ledger;  // what the spare slot holds now, if we wrote it
+  const auto write_spare = [&](const Ledger& ledger) -> Status {
+    auto sealed = detail::seal_slot(key_, layout->header, spare, user, detail::tag_of(layout->enrolment),
+                                    current->seq + 1, ledger);
+    if (!sealed) return about(state_dir_, user, sealed.error());
+    const auto offset = static_cast<off_t>(layout->slot_offset[spare]);
+    if (auto st = pwrite_all(file_fd.get(), *sealed, offset); !st) return about(state_dir_, user, st.error());
+    return ok_status();
+  };
+  const auto flush = [&]() -> Status {
+    if (::fdatasync(file_fd.get()) != 0) {
+      return make_error(Errc::io_error, state_dir_ + "/" + name + ": fdatasync: " + errno_text(errno));
+    }
+    return ok_status();
+  };
+  const OnRecord on_record = [&](const Ledger& counted) -> Status {
+    if (!current) return make_error(Errc::not_found, state_dir_ + "/" + name + ": no record to count against");
+    on_record_ledger.reset();
+    TOTP_TRY_STATUS(write_spare(counted));
+    on_record_ledger = serialize_ledger(counted);
+    return ok_status();
+  };
+  // After a failure was put on record, every way out makes it durable.
+  const auto keep_counted = [&](Status outcome) -> Status {
+    if (on_record_ledger) (void)flush();
+    return outcome;
+  };
+
+  auto asked = mutate(record, on_record);
+  if (!asked) return keep_counted(asked.error());
+  Write write = *asked;
+  if (write == Write::nothing) return keep_counted(ok_status());
+
+  if (write == Write::remove) {
+    if (!current) return ok_status();
+    if (::unlinkat(dirfd_.get(), name.c_str(), 0) != 0 && errno != ENOENT) {
+      return keep_counted(make_error(Errc::io_error, state_dir_ + "/" + name + ": unlink: " + errno_text(errno)));
+    }
+    if (::fsync(dirfd_.get()) != 0) return make_error(Errc::io_error, state_dir_ + ": fsync: " + errno_text(errno));
+    return ok_status();
+  }
+
+  if (!record) {
+    return keep_counted(
+        make_error(Errc::invalid_argument, state_dir_ + "/" + name + ": nothing to write (record is empty; use remove)"));
+  }
+  if (auto st = validate_enrolment(record->enrolment); !st) return keep_counted(st);
+
+  if (write == Write::ledger_only) {
+    // Only valid when the enrolment on disk is the one the caller kept:
+    // otherwise the whole file is rewritten (never a lost enrolment change).
+    bool enrolment_same = false;
+    if (current) {
+      const SecureBytes before = serialize_enrolment(current->record.enrolment);
+      const SecureBytes after = serialize_enrolment(record->enrolment);
+      enrolment_same = constant_time_equal(before.span(), after.span());
+    }
+    if (!enrolment_same) write = Write::everything;
+  }
+
+  if (write == Write::ledger_only) {
+    // A wrong code's ledger is the one already on record: only the flush
+    // is left. Anything else overwrites the spare slot.
+    const SecureBytes wanted = serialize_ledger(record->ledger);
+    const bool already_there = on_record_ledger && constant_time_equal(on_record_ledger->span(), wanted.span());
+    if (!already_there) {
+      if (auto st = write_spare(record->ledger); !st) return keep_counted(st);
+    }
+    if (while_flushing) {
+      // The durable write is most of a login's latency. Start it now and
+      // let the caller do its own remaining work while the disk is busy;
+      // fdatasync below then waits for it and flushes the disk's cache.
+      // (Only a head start: if this fails, fdatasync does all the work.)
+      const auto offset = static_cast<off_t>(layout->slot_offset[spare]);
+      (void)::sync_file_range(file_fd.get(), offset, static_cast<off_t>(kLedgerSlotSize), SYNC_FILE_RANGE_WRITE);
+      while_flushing();
+    }
+    return flush();
+  }
+
+  // everything
+  const std::uint64_t seq = current ? current->seq + 1 : 1;
+  auto file = encode_state_file(key_, user, *record, seq);
+  if (!file) return keep_counted(about(state_dir_, user, file.error()));
+  if (auto st = atomic_replace(dirfd_.get(), name, *file, 0600); !st) {
+    return keep_counted(about(state_dir_, user, st.error()));
+  }
+  if (while_flushing) while_flushing();
+  return ok_status();
+}
+
+}  // namespace totp
