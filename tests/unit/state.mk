@@ -1,7 +1,7 @@
 # Encrypted per-user state: fs helpers, master key, record format, vault,
 # store (fail-closed matrix, initialize), and the concurrency/crash tests.
 STATE_UNIT_TESTS = tests/unit/test_fs tests/unit/test_key tests/unit/test_record tests/unit/test_vault \
-	tests/unit/test_store tests/unit/test_store_stress tests/unit/test_state_root
+	tests/unit/test_store tests/unit/test_store_counting tests/unit/test_store_stress tests/unit/test_state_root
 check_PROGRAMS += $(STATE_UNIT_TESTS)
 TESTS += $(STATE_UNIT_TESTS)
 EXTRA_DIST += tests/unit/state_test_util.h
@@ -25,6 +25,10 @@ tests_unit_test_vault_LDADD = $(TEST_UNIT_LIBS)
 tests_unit_test_store_SOURCES = tests/unit/test_store.cc tests/unit/state_test_util.h
 tests_unit_test_store_CXXFLAGS = $(TEST_UNIT_CXXFLAGS)
 tests_unit_test_store_LDADD = $(TEST_UNIT_LIBS)
+
+tests_unit_test_store_counting_SOURCES = tests/unit/test_store_counting.cc tests/unit/state_test_util.h
+tests_unit_test_store_counting_CXXFLAGS = $(TEST_UNIT_CXXFLAGS)
+tests_unit_test_store_counting_LDADD = $(TEST_UNIT_LIBS)
 
 tests_unit_test_store_stress_SOURCES = tests/unit/test_store_stress.cc tests/unit/state_test_util.h
 tests_unit_test_store_stress_CXXFLAGS = $(TEST_UNIT_CXXFLAGS)

@@ -557,7 +557,7 @@ void test_pam_args(void**) {
       {{"use_first_pass", "try_first_pass"}, "use_first_pass and try_first_pass contradict"},
       {{"try_first_pass", "kept_code"}, "try_first_pass and kept_code contradict"},
       {{"split_code", "kept_code"}, "split_code and kept_code contradict"},
-      {{"forward_pass"}, "use 'pam_totp.so split_code' before the password module and 'pam_totp.so kept_code'"},
+      {{"forward_pass"}, "Use 'pam_totp.so split_code' before the password module and 'pam_totp.so kept_code'"},
       {{"deny=3"}, "PAM argument: deny is file-only"},
       {{"unlock_time=0"}, "PAM argument: unlock_time is file-only"},
       {{"fail_interval=60"}, "PAM argument: fail_interval is file-only"},

@@ -321,7 +321,7 @@ void test_update_semantics(void**) {
   int stray = 0;
   if (auto* d = ::opendir(f.dir.c_str())) {
     while (auto* e = ::readdir(d)) {
-      if (std::strstr(e->d_name, ".tmp.") != nullptr) ++stray;
+      if (std::strstr(e->d_name, ".tmp") != nullptr) ++stray;
     }
     ::closedir(d);
   }

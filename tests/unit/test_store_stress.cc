@@ -85,6 +85,11 @@ Record seed_alice(Store& s) {
 void test_concurrent_updates_lose_nothing(void**) {
   Fixture f;
   Store s = f.store();
+  // Every writer hammers the same user's lock with durable writes: a writer
+  // may wait behind all the others' fsyncs, longer than the bound a login
+  // gets (which test_store_counting checks). This test is about lost
+  // updates, so it waits as long as it takes.
+  s.set_lock_wait_ms(10 * 60 * 1000);
   const Record r = seed_alice(s);
 
   int start[2], stop[2];
