@@ -45,6 +45,7 @@ constexpr int kExitProtocol = 2;
 constexpr int kExitSetup = 1;
 
 void die_early(const char* msg) {
+  syslog(LOG_AUTHPRIV | LOG_WARNING, "totp-helper: uid %u: %s", static_cast<unsigned>(getuid()), msg);
   // stderr is known to be open (ensure_std_fds ran first).
   const std::string line = std::string("totp-helper: ") + msg + "\n";
   ssize_t ignored = write(STDERR_FILENO, line.data(), line.size());
@@ -55,23 +56,40 @@ void die_early(const char* msg) {
 // Resource limits survive exec, so the caller chooses them: RLIMIT_FSIZE=0
 // made the ledger write die with SIGXFSZ, a tiny RLIMIT_AS makes any
 // allocation fail. Every limit this process relies on is set to a value
-// of our own (as setuid root we may raise hard limits; done before the
-// capabilities are dropped). Failing to pin one is fatal: better no answer
-// than an answer under the caller's rules.
+// of our own, before the capabilities are dropped (raising a hard limit
+// needs CAP_SYS_RESOURCE, which setuid root normally has). Where the system
+// withholds that capability (some containers) and the caller lowered a hard
+// limit below what we need, we refuse to run: better no answer than an
+// answer under the caller's rules.
 void pin_resource_limits() {
   struct Pin {
     int resource;
-    rlim_t value;
+    const char* name;
+    rlim_t want;      // what we set
+    rlim_t at_least;  // the least we run with when `want` cannot be had
   };
+  constexpr rlim_t kMiB = 1024 * 1024;
   const Pin pins[] = {
-      {RLIMIT_FSIZE, RLIM_INFINITY}, {RLIMIT_CPU, RLIM_INFINITY},   {RLIMIT_AS, RLIM_INFINITY},
-      {RLIMIT_DATA, RLIM_INFINITY},  {RLIMIT_STACK, 8 << 20},        {RLIMIT_NOFILE, 1024},
-      {RLIMIT_CORE, 0},              {RLIMIT_MEMLOCK, 64 << 20},     {RLIMIT_RTTIME, RLIM_INFINITY},
-      {RLIMIT_SIGPENDING, 1024},     {RLIMIT_LOCKS, RLIM_INFINITY},
+      {RLIMIT_FSIZE, "fsize", RLIM_INFINITY, 64 * kMiB},   {RLIMIT_CPU, "cpu", RLIM_INFINITY, 3600},
+      {RLIMIT_AS, "as", RLIM_INFINITY, 4096 * kMiB},       {RLIMIT_DATA, "data", RLIM_INFINITY, 4096 * kMiB},
+      {RLIMIT_STACK, "stack", 8 * kMiB, 8 * kMiB},         {RLIMIT_NOFILE, "nofile", 1024, 64},
+      {RLIMIT_CORE, "core", 0, 0},                         {RLIMIT_RTTIME, "rttime", RLIM_INFINITY, RLIM_INFINITY},
+      {RLIMIT_MEMLOCK, "memlock", 64 * kMiB, 0},           {RLIMIT_SIGPENDING, "sigpending", 1024, 0},
+      {RLIMIT_LOCKS, "locks", RLIM_INFINITY, 64},
   };
   for (const Pin& p : pins) {
-    const struct rlimit lim {p.value, p.value};
-    if (setrlimit(p.resource, &lim) != 0) die_early("cannot set resource limits");
+    const struct rlimit lim {p.want, p.want};
+    if (setrlimit(p.resource, &lim) == 0) continue;
+    struct rlimit cur {};
+    if (getrlimit(p.resource, &cur) != 0) die_early("cannot read resource limits");
+    if (cur.rlim_max < p.at_least) {
+      const std::string msg = std::string("the caller's hard resource limit '") + p.name +
+                              "' is lower than this helper needs, and this system does not let it raise the "
+                              "limit: refused";
+      die_early(msg.c_str());
+    }
+    const struct rlimit best {cur.rlim_max, cur.rlim_max};
+    if (setrlimit(p.resource, &best) != 0) die_early("cannot set resource limits");
   }
 }
 
