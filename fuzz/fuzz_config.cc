@@ -20,7 +20,7 @@ void check_invariants(const totp::Settings& s) {
                   s.unlock_time <= 31536000 && s.fail_interval >= 1 && s.fail_interval <= 31536000 &&
                   !s.state_dir.empty() && s.state_dir[0] == '/' && !s.key_file.empty() && s.key_file[0] == '/' &&
                   s.issuer.size() <= 128 && !s.prompt.empty() && s.prompt.size() <= 128 &&
-                  (int{s.use_first_pass} + int{s.try_first_pass} + int{s.forward_pass}) <= 1;
+                  (int{s.use_first_pass} + int{s.try_first_pass} + int{s.split_code} + int{s.kept_code}) <= 1;
   if (!ok) std::abort();
   for (char c : s.prompt)
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) std::abort();
