@@ -14,7 +14,7 @@ namespace {
 
 // The application allocates the response array and each answer with
 // malloc; we own both afterwards. Cleanse the answer before free: it is a
-// code or, with forward_pass, a password.
+// code or, with split_code, a password and a code.
 struct ResponseDeleter {
   void operator()(pam_response* r) const noexcept {
     if (r == nullptr) return;
