@@ -28,6 +28,14 @@ tests_pam_pam_check_authtok_la_CXXFLAGS = $(AM_CXXFLAGS) $(PAM_CFLAGS)
 tests_pam_pam_check_authtok_la_LDFLAGS = $(AM_LDFLAGS) -module -avoid-version -shared -rpath /nowhere
 tests_pam_pam_check_authtok_la_LIBADD = $(PAM_LIBS)
 
+# A name service that maps NAME@corp and CORP\NAME to local accounts
+# (name_alias.sh). Not instrumented even in a sanitizer build: glibc may
+# dlopen it into any program that runs in the test's namespace.
+check_LTLIBRARIES += tests/pam/libnss_totpalias.la
+tests_pam_libnss_totpalias_la_SOURCES = tests/pam/nss_totpalias.cc
+tests_pam_libnss_totpalias_la_CXXFLAGS = $(AM_CXXFLAGS) -fno-sanitize=all
+tests_pam_libnss_totpalias_la_LDFLAGS = $(AM_LDFLAGS) -fno-sanitize=all -module -avoid-version -shared -rpath /nowhere
+
 PAM_TESTS = \
 	tests/pam/login_totp.sh \
 	tests/pam/replay_race.sh \
@@ -36,7 +44,8 @@ PAM_TESTS = \
 	tests/pam/state_and_settings.sh \
 	tests/pam/stacking.sh \
 	tests/pam/hostile_answers.sh \
-	tests/pam/module_hygiene.sh
+	tests/pam/module_hygiene.sh \
+	tests/pam/name_alias.sh
 TESTS += $(PAM_TESTS)
 dist_check_SCRIPTS += $(PAM_TESTS)
 EXTRA_DIST += tests/pam/lib.sh
