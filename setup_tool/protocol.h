@@ -12,12 +12,25 @@
 // Replies: {"ok":true, ...} or {"ok":false, "errc":NAME, "error":TEXT}.
 // Anything else (too long, not JSON, not an object, unknown op, a field of
 // the wrong type, an unexpected field) is refused and ends the helper.
+//
+// Secrets on the wire. The helper reads requests with parse_request, its
+// own strict parser, which decodes string values straight into SecureBytes:
+// no JSON library copy of a proof. Messages are written with
+// serialize_json, also our own, into SecureBytes; a Json that holds secrets
+// gets them through set_secret / push_secret (one allocation of the exact
+// size, no temporary std::string) and is wiped by cleanse_json before it is
+// destroyed. totp-setup reads the replies with parse_reply, which builds
+// each string once at its final size.
 #pragma once
 
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -45,12 +58,62 @@ class MessageReader {
   SecureBytes pending_;  // bytes read past the last newline
 };
 
-// Parses one message: must be a JSON object.
+// A request as the helper takes it (see parse_request).
+struct Request {
+  std::string op;  // status, begin, confirm, recovery_codes or remove
+  std::map<std::string, SecureBytes, std::less<>> secrets;  // string fields but op: proof, code
+  std::map<std::string, bool, std::less<>> flags;           // boolean fields: yes
+  // nullptr when the field is absent.
+  const SecureBytes* secret(std::string_view key) const;
+  std::optional<bool> flag(std::string_view key) const;
+};
+
+constexpr std::size_t kMaxRequestSecret = 64;  // bytes in a proof or code
+
+// Parses one request line (without its newline). Accepts exactly one flat
+// JSON object whose values are strings or true/false, with optional JSON
+// whitespace around the tokens, and checks it against the requests above:
+// a known op; for it only its own fields, each of its own type; confirm
+// with a non-empty code; a proof or code of at most kMaxRequestSecret
+// bytes. Refused: anything longer than kMaxMessageSize, nesting, arrays,
+// numbers, null, a duplicate key, trailing bytes, a raw byte under 0x20, 0x7f
+// or over 0x7f anywhere in a string, and any escape but the two-character
+// ones (\" \\ \/ \b \f \n \r \t; \u is refused). String values are decoded
+// straight into SecureBytes; nothing of a value is left elsewhere.
+// Errc::parse_error for a malformed line, invalid_argument for a well-formed
+// one that is not a valid request; the message never quotes the input.
+Result<Request> parse_request(std::span<const std::uint8_t> line);
+
+// Parses a reply line (without its newline) into a Json object: strict
+// JSON (RFC 8259) without fractions or exponents, no duplicate keys, at most
+// 4 levels deep, valid UTF-8 only, at most kMaxMessageSize bytes. Every
+// string is decoded straight into its final, exactly sized buffer (no
+// parser buffer that grows and frees copies), so after cleanse_json
+// nothing of a secret in the reply is left. totp-setup reads the helper's
+// replies with it.
+Result<Json> parse_reply(std::span<const std::uint8_t> line);
+// Parses one message with nlohmann::json: must be a JSON object. Its lexer
+// keeps copies it does not wipe: not for a message that holds a secret.
 Result<Json> parse_message(std::string_view text);
+// Serialises `j` into SecureBytes with no newline: compact (indent < 0, as
+// the wire wants) or indented like Json::dump(indent). Strings are written
+// as UTF-8 with only '"', '\\' and control bytes escaped; invalid UTF-8 is
+// replaced by U+FFFD (as dump with error_handler_t::replace). Integers,
+// booleans, null, arrays and objects as dump writes them; a binary value
+// is refused. Nothing of the output passes through a std::string.
+Result<SecureBytes> serialize_json(const Json& j, int indent = -1);
 // Serialises (one line), checks the cap, writes, and cleanses the buffer.
 Status write_message(int fd, const Json& message);
-// Overwrites every string in `j` (secrets, codes) before it is destroyed.
+// Overwrites every string in `j` (secrets, codes), each over its whole
+// capacity, before it is destroyed. Object keys are not secrets and stay.
 void cleanse_json(Json& j) noexcept;
+// Puts a secret into a Json without a temporary copy: the string is built
+// in place with one allocation of its final size (or in the small-string
+// buffer of the heap-held string), so cleanse_json reaches every copy.
+// set_secret makes or replaces object member `key`; push_secret appends to
+// an array (growing the array moves no string bytes).
+void set_secret(Json& object, std::string_view key, std::string_view secret);
+void push_secret(Json& array, std::string_view secret);
 
 // Strict field access: nullopt when missing or of another type.
 std::optional<std::string_view> string_field(const Json& j, const char* key);
