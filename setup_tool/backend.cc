@@ -61,7 +61,7 @@ class HelperBackend final : public Backend {
   Result<Offer> begin(const SecureBytes* proof, bool force) override {
     if (force) return make_error(Errc::permission, "--force is for root only");
     Json req{{"op", "begin"}, {"yes", false}};
-    if (proof != nullptr) req["proof"] = std::string(proof->view());
+    if (proof != nullptr) set_secret(req, "proof", proof->view());
     auto r = call_secret(req);
     if (!r) return r.error();
     auto o = offer_from_wire(*r);
@@ -70,7 +70,8 @@ class HelperBackend final : public Backend {
   }
 
   Result<ConfirmOutcome> confirm(std::string_view code) override {
-    Json req{{"op", "confirm"}, {"code", std::string(code)}};
+    Json req{{"op", "confirm"}};
+    set_secret(req, "code", code);
     auto r = call_secret(req);
     if (!r) return r.error();
     ConfirmOutcome out;
@@ -97,7 +98,7 @@ class HelperBackend final : public Backend {
   Result<std::pair<Offer, Issued>> enrol_now(const SecureBytes* proof, bool force) override {
     if (force) return make_error(Errc::permission, "--force is for root only");
     Json req{{"op", "begin"}, {"yes", true}};
-    if (proof != nullptr) req["proof"] = std::string(proof->view());
+    if (proof != nullptr) set_secret(req, "proof", proof->view());
     auto r = call_secret(req);
     if (!r) return r.error();
     auto o = offer_from_wire(*r);
@@ -110,7 +111,7 @@ class HelperBackend final : public Backend {
 
   Result<Issued> regenerate(const SecureBytes* proof) override {
     Json req{{"op", "recovery_codes"}};
-    if (proof != nullptr) req["proof"] = std::string(proof->view());
+    if (proof != nullptr) set_secret(req, "proof", proof->view());
     auto r = call_secret(req);
     if (!r) return r.error();
     auto c = codes_from_wire(*r);
@@ -120,7 +121,7 @@ class HelperBackend final : public Backend {
 
   Status remove(const SecureBytes* proof) override {
     Json req{{"op", "remove"}};
-    if (proof != nullptr) req["proof"] = std::string(proof->view());
+    if (proof != nullptr) set_secret(req, "proof", proof->view());
     auto r = call_secret(req);
     if (!r) return r.error();
     return ok_status();
@@ -150,7 +151,7 @@ class HelperBackend final : public Backend {
       return make_error(Errc::io_error, "the helper " + std::string(kHelperPath) +
                                             " ended without an answer (is it installed setuid root?)");
     }
-    auto reply = parse_message(line->view());
+    auto reply = parse_reply(line->span());
     if (!reply) {
       dead_ = true;
       return make_error(Errc::parse_error, "helper reply: " + reply.error().message);

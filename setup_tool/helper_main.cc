@@ -176,31 +176,26 @@ class HelperSession {
   HelperSession(std::string user, std::optional<AccountService> service, std::optional<Error> setup_error)
       : user_(std::move(user)), service_(std::move(service)), setup_error_(std::move(setup_error)) {}
 
-  // Returns the exit status when the session must end.
-  std::optional<int> handle(Json& req) {
-    auto op = string_field(req, "op");
-    if (!op) return refuse("request has no op");
+  // Returns the exit status when the session must end. parse_request has
+  // checked the op, that it has only its own fields, their types, and that
+  // confirm has a non-empty code.
+  std::optional<int> handle(const Request& req) {
     if (setup_error_) {
       (void)send(error_reply(*setup_error_));
       return kExitSetup;
     }
     AccountService& svc = *service_;
-    if (*op == "status") {
-      if (!only_keys(req, {"op"})) return refuse("unexpected field in status");
+    const SecureBytes* proof = req.secret("proof");  // absent or empty: no proof
+    if (proof != nullptr && proof->empty()) proof = nullptr;
+    if (req.op == "status") {
       auto s = svc.status();
       if (!s) return reply_error(s.error());
       return reply(status_to_wire(*s));
     }
-    if (*op == "begin") {
-      if (!only_keys(req, {"op", "proof", "yes"})) return refuse("unexpected field in begin");
-      auto yes = bool_field(req, "yes");
-      if (req.contains("yes") && !yes) return refuse("yes is not a boolean");
-      auto proof = take_proof(req, "proof");
-      if (!proof) return refuse("proof is not a string");
+    if (req.op == "begin") {
       if (too_many_wrong()) return stop("too many wrong codes in this session");
-      const SecureBytes* p = proof->empty() ? nullptr : &*proof;
-      if (yes.value_or(false)) {
-        auto r = svc.enrol_now(p, false);
+      if (req.flag("yes").value_or(false)) {
+        auto r = svc.enrol_now(proof, false);
         if (!r) return reply_error(r.error());
         Json out{{"ok", true}};
         offer_to_wire(out, r->first);
@@ -208,16 +203,15 @@ class HelperSession {
         log("enrolled (--yes)");
         return reply_secret(out);
       }
-      auto r = svc.begin_enrolment(p, false);
+      auto r = svc.begin_enrolment(proof, false);
       if (!r) return reply_error(r.error());
       Json out{{"ok", true}};
       offer_to_wire(out, *r);
       return reply_secret(out);
     }
-    if (*op == "confirm") {
-      if (!only_keys(req, {"op", "code"})) return refuse("unexpected field in confirm");
-      auto code = take_proof(req, "code");
-      if (!code || code->empty()) return refuse("confirm needs a code");
+    if (req.op == "confirm") {
+      const SecureBytes* code = req.secret("code");
+      if (code == nullptr || code->empty()) return refuse("confirm needs a code");
       if (!svc.has_offer()) return refuse("no enrolment in progress");
       auto r = svc.confirm(code->view());
       if (!r) return reply_error(r.error());
@@ -228,19 +222,15 @@ class HelperSession {
       }
       return reply_secret(out);
     }
-    if (*op == "recovery_codes" || *op == "remove") {
-      if (!only_keys(req, {"op", "proof"})) return refuse("unexpected field");
-      auto proof = take_proof(req, "proof");
-      if (!proof) return refuse("proof is not a string");
+    if (req.op == "recovery_codes" || req.op == "remove") {
       if (too_many_wrong()) return stop("too many wrong codes in this session");
-      const SecureBytes* p = proof->empty() ? nullptr : &*proof;
-      if (*op == "remove") {
-        Status st = svc.remove(p);
+      if (req.op == "remove") {
+        Status st = svc.remove(proof);
         if (!st) return reply_error(st.error());
         log("enrolment removed");
         return reply(Json{{"ok", true}});
       }
-      auto r = svc.regenerate_recovery_codes(p);
+      auto r = svc.regenerate_recovery_codes(proof);
       if (!r) return reply_error(r.error());
       Json out{{"ok", true}};
       codes_to_wire(out, *r);
@@ -250,19 +240,11 @@ class HelperSession {
     return refuse("unknown op");
   }
 
+  // Ends the session over a request parse_request refused (the reason
+  // never quotes the request).
+  int refuse_request(const Error& e) { return *refuse(e.message); }
+
  private:
-  // A code from the request, copied into SecureBytes; the JSON copy is
-  // wiped. Missing -> empty; wrong type -> nullopt.
-  std::optional<SecureBytes> take_proof(Json& req, const char* key) {
-    auto it = req.find(key);
-    if (it == req.end()) return SecureBytes();
-    if (!it->is_string()) return std::nullopt;
-    std::string& s = it->get_ref<std::string&>();
-    if (s.size() > 64) return std::nullopt;
-    SecureBytes out = SecureBytes::from_string(s);
-    cleanse(s);
-    return out;
-  }
   bool too_many_wrong() const { return wrong_proofs_ >= kMaxWrongProofs; }
   std::optional<int> reply(const Json& j) {
     if (!send(j)) return kExitSetup;
@@ -337,13 +319,11 @@ int run(int argc) {
       (void)send(error_reply(make_error(Errc::invalid_argument, "request refused: " + msg.error().message)));
       return kExitProtocol;
     }
-    auto req = parse_message(msg->view());
-    if (!req) {
-      (void)send(error_reply(make_error(Errc::invalid_argument, "request refused: " + req.error().message)));
-      return kExitProtocol;
-    }
+    // Decoded straight into SecureBytes: no JSON library copy of a proof.
+    auto req = parse_request(msg->span());
+    msg->clear();  // the line held the proof
+    if (!req) return session.refuse_request(req.error());
     auto end = session.handle(*req);
-    cleanse_json(*req);
     if (end) return *end;
   }
   (void)send(error_reply(make_error(Errc::invalid_argument, "request refused: too many requests")));

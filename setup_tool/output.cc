@@ -51,13 +51,14 @@ bool print_out(std::string_view text) {
   return true;
 }
 
+// Serialised into SecureBytes (a dumped std::string grows, and each
+// reallocation would free a copy of the secret unwiped).
 bool print_json(Json& j) {
-  std::string text = j.dump(2, ' ', false, Json::error_handler_t::replace);
-  text += '\n';
-  const bool ok = print_out(text);
-  cleanse(text);
+  auto text = serialize_json(j, 2);
   cleanse_json(j);
-  return ok;
+  if (!text) return false;
+  text->push_back('\n');
+  return print_out(text->view());
 }
 
 Json status_json(const StatusReport& s) {
@@ -104,14 +105,14 @@ Json enroll_json(const Offer& o, const Issued& issued) {
   Json j;
   j["user"] = o.user;
   j["issuer"] = o.issuer;
-  j["uri"] = std::string(o.uri.view());
-  j["secret"] = std::string(o.secret_base32.view());
+  set_secret(j, "uri", o.uri.view());
+  set_secret(j, "secret", o.secret_base32.view());
   j["algorithm"] = algorithm_name(o.otp.algorithm);
   j["digits"] = o.otp.digits;
   j["period"] = o.otp.period;
   j["replaced"] = o.replacing;
   Json codes = Json::array();
-  for (const auto& c : issued.recovery_codes) codes.push_back(std::string(c.view()));
+  for (const auto& c : issued.recovery_codes) push_secret(codes, c.view());
   j["recovery_codes"] = std::move(codes);
   return j;
 }
@@ -120,7 +121,7 @@ Json codes_json(const std::string& user, const Issued& issued) {
   Json j;
   j["user"] = user;
   Json codes = Json::array();
-  for (const auto& c : issued.recovery_codes) codes.push_back(std::string(c.view()));
+  for (const auto& c : issued.recovery_codes) push_secret(codes, c.view());
   j["recovery_codes"] = std::move(codes);
   return j;
 }

@@ -9,12 +9,20 @@
 #include <string>
 #include <vector>
 
+#include "core/secure_bytes.h"
+
 namespace totp::setup {
 
 namespace {
 
 struct QrcodeDeleter {
-  void operator()(QRcode* q) const noexcept { QRcode_free(q); }
+  // The modules encode the URI, so the secret: wiped before libqrencode frees them.
+  void operator()(QRcode* q) const noexcept {
+    if (q != nullptr && q->data != nullptr && q->width > 0) {
+      cleanse(q->data, static_cast<std::size_t>(q->width) * static_cast<std::size_t>(q->width));
+    }
+    QRcode_free(q);
+  }
 };
 using QrcodePtr = std::unique_ptr<QRcode, QrcodeDeleter>;
 
@@ -22,7 +30,7 @@ using QrcodePtr = std::unique_ptr<QRcode, QrcodeDeleter>;
 class ModuleGrid {
  public:
   explicit ModuleGrid(const QRcode& q) : symbol_(q.width), size_(q.width + 2 * kQrQuietZone) {
-    dark_.assign(static_cast<std::size_t>(size_) * static_cast<std::size_t>(size_), false);
+    dark_ = SecureBytes(static_cast<std::size_t>(size_) * static_cast<std::size_t>(size_));  // zero: light
     for (int y = 0; y < symbol_; ++y) {
       for (int x = 0; x < symbol_; ++x) {
         // libqrencode: bit 0 of each byte is "black".
@@ -37,17 +45,17 @@ class ModuleGrid {
   // Outside the grid is light (the odd last half-row of the utf8 form).
   bool dark(int x, int y) const noexcept {
     if (x < 0 || y < 0 || x >= size_ || y >= size_) return false;
-    return dark_[index(x, y)];
+    return dark_[index(x, y)] != 0;
   }
 
  private:
-  void set(int x, int y, bool v) { dark_[index(x, y)] = v; }
+  void set(int x, int y, bool v) { dark_[index(x, y)] = v ? 1 : 0; }
   std::size_t index(int x, int y) const noexcept {
     return static_cast<std::size_t>(y) * static_cast<std::size_t>(size_) + static_cast<std::size_t>(x);
   }
   int symbol_;
   int size_;
-  std::vector<bool> dark_;
+  SecureBytes dark_;  // one byte per module, wiped when freed
 };
 
 RenderedQr render_ascii(const ModuleGrid& g) {
@@ -71,6 +79,9 @@ RenderedQr render_utf8(const ModuleGrid& g) {
   r.modules = g.symbol();
   r.columns = g.size();
   r.rows = (g.size() + 1) / 2;
+  // Sized up front (3 bytes per module at most, a newline per row): the
+  // picture encodes the secret, and a growing string frees copies of it.
+  r.text.reserve(static_cast<std::size_t>(r.rows) * (3 * static_cast<std::size_t>(r.columns) + 1));
   for (int y = 0; y < g.size(); y += 2) {
     for (int x = 0; x < g.size(); ++x) {
       const bool top = g.dark(x, y);
@@ -108,9 +119,12 @@ Result<RenderedQr> render_qr(std::string_view text, QrMode mode) {
   if (text.empty() || text.find('\0') != std::string_view::npos) {
     return make_error(Errc::invalid_argument, "QR code: text is empty or contains NUL");
   }
-  const std::string copy(text);  // libqrencode wants a NUL-terminated string
+  // libqrencode wants a NUL-terminated string; the URI holds the secret.
+  SecureBytes copy;
+  copy.append(text);
+  copy.push_back(0);
   errno = 0;
-  QrcodePtr q(QRcode_encodeString(copy.c_str(), 0, QR_ECLEVEL_M, QR_MODE_8, 1));
+  QrcodePtr q(QRcode_encodeString(reinterpret_cast<const char*>(copy.data()), 0, QR_ECLEVEL_M, QR_MODE_8, 1));
   if (!q) {
     const int err = errno;
     if (err == ERANGE) return make_error(Errc::too_large, "QR code: the URI is too long for a QR code");

@@ -57,8 +57,9 @@ bool show_offer(const Offer& o, QrMode mode) {
       note("(no QR code: " + qr.error().message + ")\n");
     } else {
       warn_if_too_small(*qr, mode);
-      if (!print_out("\n") || !print_out(qr->text) || !print_out("\n")) return false;
-      cleanse(qr->text);
+      const bool printed = print_out("\n") && print_out(qr->text) && print_out("\n");
+      cleanse(qr->text);  // on the failure path too
+      if (!printed) return false;
     }
   }
   SecureBytes text;
