@@ -8,8 +8,9 @@
 # The name service is tests/pam/nss_totpalias.cc (libnss_totpalias.so.2,
 # found through LD_LIBRARY_PATH). The test re-runs itself in a private mount
 # namespace (unshare -m) and bind-mounts there over /etc/nsswitch.conf
-# ("passwd: files totpalias") and /etc/passwd (a copy with the test's
-# accounts added), so the machine's own files and users are never touched.
+# ("passwd: files totpalias"); the test's accounts are in a file of its own
+# that only the test name service reads, so the machine's own files and
+# users are never touched.
 . "$top_srcdir/tests/pam/lib.sh"
 NSS_LIB=$top_builddir/tests/pam/.libs/libnss_totpalias.so
 
@@ -30,11 +31,14 @@ for u in aliasann aliasbob aliaslong; do
   if grep -q "^$u:" /etc/passwd; then echo "Bail out! account $u exists on this machine"; exit 1; fi
 done
 
-# The test's accounts, only in this namespace: aliasann is enrolled,
-# aliasbob is not. /etc/passwd and /etc/nsswitch.conf are bind mounts of
-# files in $T; writing those files in place changes what glibc reads.
-cp /etc/passwd "$T/passwd"
-cat >>"$T/passwd" <<'EOF'
+# The test's accounts, known only to the test name service (which reads
+# $TOTPALIAS_PASSWD): aliasann is enrolled, aliasbob is not.
+# /etc/nsswitch.conf is a bind mount of a file in $T; writing that file in
+# place changes what glibc reads. (/etc/passwd is not bind-mounted: a
+# useradd elsewhere renames over it, which detaches such a mount.)
+TOTPALIAS_PASSWD=$T/passwd
+export TOTPALIAS_PASSWD
+cat >"$T/passwd" <<'EOF'
 aliasann:x:64101:64101:name_alias.sh (enrolled):/nonexistent:/usr/sbin/nologin
 aliasbob:x:64102:64102:name_alias.sh (not enrolled):/nonexistent:/usr/sbin/nologin
 EOF
@@ -43,7 +47,6 @@ nss_with_aliases() { printf 'passwd: files totpalias\ngroup: files\nshadow: file
 nss_with_aliases
 mkdir "$T/nss"
 cp "$NSS_LIB" "$T/nss/libnss_totpalias.so.2"
-mount --bind "$T/passwd" /etc/passwd || { echo "Bail out! cannot bind-mount /etc/passwd"; exit 1; }
 mount --bind "$T/nsswitch.conf" /etc/nsswitch.conf || { echo "Bail out! cannot bind-mount /etc/nsswitch.conf"; exit 1; }
 # A running nscd would answer from the machine's own name service.
 for d in /run/nscd /var/run/nscd; do

@@ -99,7 +99,11 @@ nss_status copy_entry(const passwd& from, passwd* result, char* buffer, std::siz
 // copied into RESULT/BUFFER.
 nss_status find_local(const char* user, std::size_t user_len, passwd* result, char* buffer, std::size_t buflen,
                       int* errnop) {
-  FILE* f = fopen(kPasswdFile, "re");
+  // The test points us at its own accounts file: a bind mount over
+  // /etc/passwd would be detached by any useradd/userdel running meanwhile
+  // (renaming over a mount point detaches it in every other namespace).
+  const char* path = getenv("TOTPALIAS_PASSWD");
+  FILE* f = fopen(path != nullptr && *path == '/' ? path : kPasswdFile, "re");
   if (f == nullptr) {
     *errnop = errno != 0 ? errno : EIO;
     return NSS_STATUS_UNAVAIL;
@@ -168,8 +172,8 @@ NSS_EXPORT nss_status _nss_totpalias_getpwnam_r(const char* name, passwd* result
     case Kind::none:
       break;
   }
-  // No domain: a case-insensitive match (an exact one was already found by
-  // "files" before this module in nsswitch.conf).
+  // No domain: a case-insensitive match (the test's accounts live only in
+  // this module's file, so this answers their exact names too).
   if (strchr(name, '@') != nullptr || strchr(name, '\\') != nullptr || *name == 0) return NSS_STATUS_NOTFOUND;
   return find_local(name, strlen(name), result, buffer, buflen, errnop);
 }
