@@ -26,7 +26,7 @@
 # on-write /dev where there is none), so no system logger is needed.
 . "${SRC_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/e2e/lib.sh"
 e2e_init "$@"
-for t in prlimit python3 mount; do command -v $t >/dev/null 2>&1 || skip_all "$t not installed"; done
+for t in prlimit python3 mount flock; do command -v $t >/dev/null 2>&1 || skip_all "$t not installed"; done
 
 DENY=5
 e2e_config e2e "deny = $DENY" "unlock_time = 600"
