@@ -10,6 +10,8 @@ libtotpsetup_la_SOURCES = \
 	setup_tool/signal_block.h \
 	setup_tool/account_service.h setup_tool/account_service.cc \
 	setup_tool/protocol.h setup_tool/protocol.cc \
+	setup_tool/request_parser.cc setup_tool/reply_parser.cc \
+	setup_tool/json_writer.cc setup_tool/json_text.h setup_tool/json_text.cc \
 	setup_tool/output.h setup_tool/output.cc \
 	setup_tool/backend.h setup_tool/backend.cc \
 	setup_tool/commands.h setup_tool/commands_common.h setup_tool/commands_common.cc \

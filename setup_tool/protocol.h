@@ -21,6 +21,12 @@
 // size, no temporary std::string) and is wiped by cleanse_json before it is
 // destroyed. totp-setup reads the replies with parse_reply, which builds
 // each string once at its final size.
+//
+// Implemented in: protocol.cc (MessageReader, parse_message, field access,
+// Errc names, wire forms), request_parser.cc (Request, parse_request),
+// reply_parser.cc (parse_reply), json_writer.cc (serialize_json,
+// write_message, cleanse_json, set_secret, push_secret); json_text.h holds
+// what the parsers and the writer share.
 #pragma once
 
 #include <nlohmann/json.hpp>
