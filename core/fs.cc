@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -275,6 +276,32 @@ Result<FileLock> FileLock::acquire(UniqueFd fd, Kind kind, int max_wait_ms) {
     ::nanosleep(&pause, nullptr);
     if (pause_us < 20000) pause_us *= 2;
   }
+}
+
+Result<FileSizeLimitGuard> FileSizeLimitGuard::make(std::uint64_t needed) {
+  FileSizeLimitGuard g;
+  struct rlimit cur {};
+  if (::getrlimit(RLIMIT_FSIZE, &cur) != 0) return make_error(Errc::io_error, "getrlimit: " + errno_text(errno));
+  if (cur.rlim_cur == RLIM_INFINITY || cur.rlim_cur >= needed) return g;
+  g.saved_ = Saved{cur.rlim_cur, cur.rlim_max};
+  struct rlimit want = cur;
+  want.rlim_cur = (cur.rlim_max == RLIM_INFINITY || cur.rlim_max >= needed) ? cur.rlim_max : needed;
+  if (want.rlim_max != RLIM_INFINITY && want.rlim_max < want.rlim_cur) want.rlim_max = want.rlim_cur;
+  if (::setrlimit(RLIMIT_FSIZE, &want) != 0) {
+    return make_error(Errc::io_error, "the process's file size limit (RLIMIT_FSIZE " + std::to_string(cur.rlim_cur) +
+                                          " bytes, hard " +
+                                          (cur.rlim_max == RLIM_INFINITY ? std::string("unlimited")
+                                                                          : std::to_string(cur.rlim_max)) +
+                                          ") is too low to record the attempt, and cannot be raised: refused");
+  }
+  g.restore_ = true;
+  return g;
+}
+
+FileSizeLimitGuard::~FileSizeLimitGuard() {
+  if (!restore_) return;
+  const struct rlimit back {static_cast<rlim_t>(saved_.soft), static_cast<rlim_t>(saved_.hard)};
+  (void)::setrlimit(RLIMIT_FSIZE, &back);
 }
 
 FileLock::~FileLock() {

@@ -76,6 +76,28 @@ std::string temp_name_for(const std::string& name);
 // Removes a leftover temp file of `name` (a killed writer's); absent is fine.
 Status remove_leftover_temp(int dirfd, const std::string& name);
 
+// RLIMIT_FSIZE is the caller's to set (a user runs su under
+// `prlimit --fsize=0`): a state write beyond it would kill the process with
+// SIGXFSZ half-way, or fail. For its lifetime this raises the soft limit to
+// at least `needed` bytes (up to the hard limit, or beyond it where the
+// process may), and puts the caller's limits back afterwards. When that is
+// impossible, make() says so: the writer refuses before it checks anything.
+class FileSizeLimitGuard {
+ public:
+  static Result<FileSizeLimitGuard> make(std::uint64_t needed);
+  FileSizeLimitGuard(FileSizeLimitGuard&& o) noexcept : saved_(o.saved_), restore_(o.restore_) { o.restore_ = false; }
+  FileSizeLimitGuard& operator=(FileSizeLimitGuard&&) = delete;
+  FileSizeLimitGuard(const FileSizeLimitGuard&) = delete;
+  ~FileSizeLimitGuard();
+
+ private:
+  FileSizeLimitGuard() = default;
+  struct Saved {
+    std::uint64_t soft = 0, hard = 0;
+  } saved_;
+  bool restore_ = false;
+};
+
 // How long anyone waits for a user's lock before refusing: long enough for
 // any honest writer (a login holds it for milliseconds), short enough that
 // a stopped or frozen process cannot hang the user's logins.

@@ -53,6 +53,13 @@ Status Store::update_checked(std::string_view user, const CheckingMutator& mutat
   const std::string name(user);
   const Ownership own{owner_, 077};
 
+  // Whatever file size limit the caller left us, the writes below (each
+  // within the first kMaxStateFileSize bytes of a file) must not be cut
+  // short or killed half-way: raise it for now, or refuse before anything
+  // is read, counted or checked.
+  auto fsize = FileSizeLimitGuard::make(kMaxStateFileSize);
+  if (!fsize) return make_error(fsize.error().code, state_dir_ + "/" + name + ": " + fsize.error().message);
+
   // The lock file is never renamed or removed, so a writer that waited for
   // it always locks the same inode as the one holding it.
   auto lock_fd = open_lock_file(dirfd_.get(), state_dir_, name, owner_);

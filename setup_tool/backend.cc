@@ -149,7 +149,8 @@ class HelperBackend final : public Backend {
     if (!line) {
       dead_ = true;
       return make_error(Errc::io_error, "the helper " + std::string(kHelperPath) +
-                                            " ended without an answer (is it installed setuid root?)");
+                                            " ended without an answer (its own message, if any, is above; "
+                                            "otherwise check that it is installed setuid root)");
     }
     auto reply = parse_reply(line->span());
     if (!reply) {

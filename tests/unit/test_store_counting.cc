@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -225,6 +226,54 @@ void test_killed_writers_temp_is_swept(void**) {
   assert_int_not_equal(::lstat(tmp.c_str(), &st), 0);
 }
 
+// A caller's RLIMIT_FSIZE (su run under `prlimit --fsize=0`): the store
+// raises the soft limit for its writes and puts it back; a hard limit it
+// cannot raise is a refusal before anything is read or checked, never a
+// SIGXFSZ death half-way through a write.
+void test_file_size_limit_of_the_caller(void**) {
+  for (bool hard : {false, true}) {
+    Fixture f;
+    Store s = f.store();
+    seed(s, fresh_record());
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      struct rlimit lim {};
+      ::getrlimit(RLIMIT_FSIZE, &lim);
+      lim.rlim_cur = 0;
+      if (hard) lim.rlim_max = 0;
+      if (::setrlimit(RLIMIT_FSIZE, &lim) != 0) ::_exit(10);
+      bool checked = false;
+      auto st = s.update_checked("alice", [&](std::optional<Record>& rec, const Store::OnRecord& on_record) -> Result<Write> {
+        if (!on_record(counted_of(rec->ledger))) ::_exit(11);
+        checked = true;
+        rec->ledger = counted_of(rec->ledger);
+        return Write::ledger_only;
+      });
+      struct rlimit after {};
+      ::getrlimit(RLIMIT_FSIZE, &after);
+      if (after.rlim_cur != 0) ::_exit(12);  // the caller's limit is back
+      if (st) ::_exit(checked ? 0 : 13);
+      // Refused: only when the limit cannot be raised, before any check.
+      if (checked || std::strstr(st.error().message.c_str(), "file size limit") == nullptr) ::_exit(14);
+      ::_exit(20);
+    }
+    int status = 0;
+    assert_int_equal(::waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));  // never killed by SIGXFSZ
+    const int rc = WEXITSTATUS(status);
+    if (!hard) {
+      assert_int_equal(rc, 0);
+      assert_int_equal(fail_count_on_disk(f), 1);
+    } else {
+      // Without CAP_SYS_RESOURCE (tests, containers) the hard limit stays:
+      // refused, nothing counted because nothing was checked. With it
+      // (root on most machines), the write went through and was counted.
+      assert_true(rc == 20 || rc == 0);
+      assert_int_equal(fail_count_on_disk(f), rc == 20 ? 0u : 1u);
+    }
+  }
+}
+
 // ---- the login decision --------------------------------------------------------
 
 struct Recorder {
@@ -328,6 +377,7 @@ int main() {
       cmocka_unit_test(test_on_record_errors_and_keeps),
       cmocka_unit_test(test_lock_wait_is_bounded),
       cmocka_unit_test(test_killed_writers_temp_is_swept),
+      cmocka_unit_test(test_file_size_limit_of_the_caller),
       cmocka_unit_test(test_judge_login_counts_first),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);
