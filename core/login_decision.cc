@@ -1,6 +1,10 @@
 // One login attempt's decision: see login_decision.h.
 #include "core/login_decision.h"
 
+#include <syslog.h>
+
+#include <string>
+
 #include "core/otp.h"
 #include "core/recovery.h"
 
@@ -76,6 +80,67 @@ Result<Store::Write> judge_login(std::optional<Record>& rec, const LoginAttempt&
   record_success(rec->ledger, attempt.now, attempt.rhost);
   verdict.recovery_left = rec->enrolment.recovery_hashes.size();
   return verdict.decision == Decision::accepted_recovery ? Store::Write::everything : Store::Write::ledger_only;
+}
+
+void log_verdict(const LogContext& ctx, const LoginVerdict& v, bool nullok) {
+  if (v.argon2_runs != 0 || v.decision == Decision::accepted_recovery) {
+    log_event(ctx, LOG_DEBUG, "argon2id computations: " + std::to_string(v.argon2_runs));
+  }
+  switch (v.decision) {
+    case Decision::not_enrolled:
+      if (nullok) {
+        log_event(ctx, LOG_INFO, "not enrolled (nullok)");
+      } else {
+        log_event(ctx, LOG_NOTICE, "not enrolled");
+      }
+      return;
+    case Decision::locked:
+      log_event(ctx, LOG_WARNING, "locked");
+      return;
+    case Decision::accepted_totp:
+      log_event(ctx, LOG_INFO, "accepted totp");
+      return;
+    case Decision::accepted_recovery:
+      log_event(ctx, LOG_NOTICE, "accepted recovery code (" + std::to_string(v.recovery_left) + " left)");
+      return;
+    case Decision::wrong:
+    case Decision::replayed:
+    case Decision::malformed:
+      break;
+  }
+  std::string reason = v.decision == Decision::replayed    ? "replayed code"
+                       : v.decision == Decision::malformed ? "wrong code (malformed answer)"
+                                                           : "wrong code";
+  if (v.now_locked) reason += "; now locked";
+  log_event(ctx, LOG_NOTICE, reason);
+}
+
+namespace {
+
+constexpr struct {
+  Decision decision;
+  const char* name;
+} kDecisionNames[] = {
+    {Decision::not_enrolled, "not_enrolled"}, {Decision::locked, "locked"},
+    {Decision::accepted_totp, "accepted_totp"}, {Decision::accepted_recovery, "accepted_recovery"},
+    {Decision::wrong, "wrong"},               {Decision::replayed, "replayed"},
+    {Decision::malformed, "malformed"},
+};
+
+}  // namespace
+
+const char* decision_name(Decision d) noexcept {
+  for (const auto& n : kDecisionNames) {
+    if (n.decision == d) return n.name;
+  }
+  return "malformed";
+}
+
+std::optional<Decision> decision_from_name(std::string_view name) noexcept {
+  for (const auto& n : kDecisionNames) {
+    if (name == n.name) return n.decision;
+  }
+  return std::nullopt;
 }
 
 }  // namespace totp

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string_view>
 
+#include "core/log.h"
 #include "core/policy.h"
 #include "core/record.h"
 #include "core/result.h"
@@ -44,5 +45,15 @@ inline bool is_acceptance(Decision d) { return d == Decision::accepted_totp || d
 // counted ledger). Not enrolled or locked: nothing is written.
 Result<Store::Write> judge_login(std::optional<Record>& record, const LoginAttempt& attempt,
                                  const Store::OnRecord& on_record, LoginVerdict& verdict);
+
+// The one syslog line of a verdict (plus a debug line when Argon2id ran),
+// the same from the module and from the helper. `nullok` only changes how a
+// not-enrolled verdict is worded and ranked.
+void log_verdict(const LogContext& ctx, const LoginVerdict& v, bool nullok);
+
+// Verdict names on the helper's wire ("accepted_totp", ...); nullopt for
+// an unknown name.
+const char* decision_name(Decision d) noexcept;
+std::optional<Decision> decision_from_name(std::string_view name) noexcept;
 
 }  // namespace totp

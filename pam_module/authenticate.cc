@@ -17,6 +17,7 @@
 #include <security/pam_appl.h>
 #include <security/pam_ext.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include <ctime>
 #include <optional>
@@ -30,6 +31,7 @@
 #include "core/store.h"
 #include "pam_module/answer.h"
 #include "pam_module/conversation.h"
+#include "pam_module/helper_client.h"
 #include "pam_module/user_name.h"
 
 namespace totp::pam {
@@ -62,6 +64,17 @@ class Login {
   }
 
   int run(std::span<const std::string_view> args) {
+    // A caller that is not root gets the system config only (it is what
+    // the helper reads): no file of the caller's choosing.
+    if (::geteuid() != 0) {
+      for (const std::string_view arg : args) {
+        if (arg.substr(0, 7) == "config=") {
+          return refuse(LOG_ERR, "config= is refused for a PAM application that does not run as root (uid " +
+                                     std::to_string(::getuid()) + "): its helper reads only " +
+                                     std::string(kDefaultConfigPath));
+        }
+      }
+    }
     auto loaded = load_settings(std::nullopt, args);
     if (!loaded) return refuse(LOG_ERR, "bad setting: " + loaded.error().message);
     settings_ = std::move(loaded.value());
@@ -72,6 +85,9 @@ class Login {
       return refuse(LOG_ERR, "no user name");
     }
     ctx_.user = typed_user;
+    // Without root the key and the state are out of reach: the setuid
+    // helper judges (screen lockers, pamtester run by a user).
+    if (::geteuid() != 0) return run_through_helper();
     if (settings_.split_code) return split_code();
     if (settings_.kept_code && !(kept_ = take_kept_code(pamh_))) {
       return refuse(LOG_ERR, "kept_code: no code was kept: 'pam_totp.so split_code' must come before the password "
@@ -118,6 +134,38 @@ class Login {
     std::string name = who.kind == ResolvedUser::Kind::account ? who.name : ctx_.user;
     if (!validate_user_name(name)) name.clear();
     return name;
+  }
+
+  // The same flow for a PAM application that runs as the user: the helper
+  // reads the system config, the key and the state, counts and judges; we
+  // ask, prompt and report. Only the PAM line's nullok, debug, prompt and
+  // first_pass flags apply here.
+  int run_through_helper() {
+    if (settings_.split_code || settings_.kept_code) {
+      return refuse(LOG_ERR, "split_code and kept_code need a PAM application that runs as root");
+    }
+    auto name = record_name();
+    if (!name) return refuse(LOG_ERR, name.error().message);
+    if (name->empty()) return not_enrolled("user name cannot be enrolled");
+    ctx_.user = *name;
+    auto helper = HelperClient::start(kModuleHelperPath);
+    if (!helper) return refuse(LOG_ERR, helper.error().message);
+    auto state = helper->login_state(*name);
+    if (!state) return refuse(LOG_ERR, state.error().message);
+    if (!state->enrolled) return not_enrolled("not enrolled");
+    if (state->locked) return locked();
+    auto answer = obtain_answer(state->digits);
+    if (!answer) return refuse(LOG_NOTICE, answer.error().message);
+    // Only printable ASCII of at most kMaxAnswerSize bytes can be a code;
+    // anything else is judged (and counted) as malformed without being sent.
+    bool sendable = !answer->too_long && answer->text.size() <= kMaxAnswerSize;
+    for (std::size_t i = 0; sendable && i < answer->text.size(); ++i) {
+      sendable = answer->text[i] >= 0x20 && answer->text[i] < 0x7f;
+    }
+    auto verdict = helper->login(*name, sendable ? &answer->text : nullptr, ctx_.rhost, ctx_.service);
+    if (!verdict) return refuse(LOG_ERR, verdict.error().message);
+    log_event(ctx_, LOG_DEBUG, std::string("judged by the helper: ") + decision_name(verdict->decision));
+    return conclude(*verdict);
   }
 
   Result<Store> open_store() {
@@ -256,35 +304,7 @@ class Login {
     return refuse(LOG_WARNING, "locked");
   }
 
-  // The syslog side of a verdict: one line (plus a debug line for Argon2).
-  void log_verdict(const LoginVerdict& v) {
-    if (v.argon2_runs != 0 || v.decision == Decision::accepted_recovery) {
-      log_event(ctx_, LOG_DEBUG, "argon2id computations: " + std::to_string(v.argon2_runs));
-    }
-    switch (v.decision) {
-      case Decision::not_enrolled:
-        log_not_enrolled("not enrolled");
-        return;
-      case Decision::locked:
-        log_event(ctx_, LOG_WARNING, "locked");
-        return;
-      case Decision::accepted_totp:
-        log_event(ctx_, LOG_INFO, "accepted totp");
-        return;
-      case Decision::accepted_recovery:
-        log_event(ctx_, LOG_NOTICE, "accepted recovery code (" + std::to_string(v.recovery_left) + " left)");
-        return;
-      case Decision::wrong:
-      case Decision::replayed:
-      case Decision::malformed:
-        break;
-    }
-    std::string reason = v.decision == Decision::replayed    ? "replayed code"
-                         : v.decision == Decision::malformed ? "wrong code (malformed answer)"
-                                                             : "wrong code";
-    if (v.now_locked) reason += "; now locked";
-    log_event(ctx_, LOG_NOTICE, reason);
-  }
+  void log_verdict(const LoginVerdict& v) { totp::log_verdict(ctx_, v, settings_.nullok); }
 
   // The user's side of a verdict (after the lock is released) and the result.
   int conclude(const LoginVerdict& v) {

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/login_decision.h"
 #include "core/otp.h"
 #include "core/record.h"
 #include "core/result.h"
@@ -97,6 +98,19 @@ class AccountService {
   Result<Issued> regenerate_recovery_codes(const SecureBytes* proof);
   Status remove(const SecureBytes* proof);
   Status unlock();  // root only
+
+  // A login judged for a PAM application that does not run as root (a
+  // screen locker), through the helper (account_login.cc): the same
+  // decision the module makes as root, under the system config.
+  struct LoginState {
+    bool enrolled = false;  // an active enrolment
+    bool locked = false;
+    int digits = 0;
+  };
+  Result<LoginState> login_state() const;
+  // `answer` nullptr: the answer was not sent (too long or not printable)
+  // and is judged as malformed. Counted before it is checked.
+  Result<LoginVerdict> login(const SecureBytes* answer, std::string_view rhost);
 
  private:
   struct Draft {

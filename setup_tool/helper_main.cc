@@ -31,6 +31,7 @@
 #include "core/log.h"
 #include "core/store.h"
 #include "setup_tool/account_service.h"
+#include "setup_tool/helper_login.h"
 #include "setup_tool/protocol.h"
 
 namespace totp::setup {
@@ -237,6 +238,14 @@ class HelperSession {
       log("recovery codes regenerated");
       return reply_secret(out);
     }
+    if (req.op == "login_state" || req.op == "login") {
+      // One login per helper: a second judgment in the same process would
+      // be a way around "one answer per attempt" bookkeeping in the module.
+      if (req.op == "login" && logins_++ > 0) return refuse("one login per helper");
+      LoginReply r = answer_login_request(svc, req, user_);
+      if (r.refuse) return refuse(r.refuse->message);
+      return reply(*r.reply);
+    }
     return refuse("unknown op");
   }
 
@@ -280,6 +289,7 @@ class HelperSession {
   std::optional<AccountService> service_;
   std::optional<Error> setup_error_;
   int wrong_proofs_ = 0;
+  int logins_ = 0;
 };
 
 int run(int argc) {

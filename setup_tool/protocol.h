@@ -1,7 +1,9 @@
-// The pipe protocol between totp-setup (unprivileged) and totp-helper
-// (setuid root). One request, one reply, each a single line of JSON of at
-// most kMaxMessageSize bytes including the newline. The helper acts only for
-// its real uid; a request never names a user, a path or a setting.
+// The pipe protocol between totp-setup or pam_totp.so running as a user
+// (unprivileged) and totp-helper (setuid root). One request, one reply, each
+// a single line of JSON of at most kMaxMessageSize bytes including the
+// newline. The helper acts only for its real uid; a request never names a
+// path or a setting, and the only user it may name (login ops) must be the
+// caller's own account.
 //
 // Requests ("op"):
 //   {"op":"status"}
@@ -9,6 +11,11 @@
 //   {"op":"confirm", "code":CODE}                 code from the new secret
 //   {"op":"recovery_codes", "proof":CODE}         new recovery codes
 //   {"op":"remove", "proof":CODE}
+//   {"op":"login_state", "user":NAME}             before the prompt (PAM module)
+//       -> {"ok":true, "build":B, "enrolled":BOOL, "locked":BOOL, "digits":N}
+//   {"op":"login", "user":NAME, "answer":TEXT | "unseen":true,
+//    "rhost":TEXT?, "service":TEXT?}              judge one typed answer
+//       -> {"ok":true, "decision":D, "now_locked":BOOL, "recovery_left":N}
 // Replies: {"ok":true, ...} or {"ok":false, "errc":NAME, "error":TEXT}.
 // Anything else (too long, not JSON, not an object, unknown op, a field of
 // the wrong type, an unexpected field) is refused and ends the helper.
@@ -66,9 +73,9 @@ class MessageReader {
 
 // A request as the helper takes it (see parse_request).
 struct Request {
-  std::string op;  // status, begin, confirm, recovery_codes or remove
-  std::map<std::string, SecureBytes, std::less<>> secrets;  // string fields but op: proof, code
-  std::map<std::string, bool, std::less<>> flags;           // boolean fields: yes
+  std::string op;  // status, begin, confirm, recovery_codes, remove, login_state or login
+  std::map<std::string, SecureBytes, std::less<>> secrets;  // string fields but op: proof, code, user, answer, ...
+  std::map<std::string, bool, std::less<>> flags;           // boolean fields: yes, unseen
   // nullptr when the field is absent.
   const SecureBytes* secret(std::string_view key) const;
   std::optional<bool> flag(std::string_view key) const;

@@ -28,18 +28,21 @@ using detail::malformed;
 // What each op takes besides "op" (see protocol.h).
 struct OpRule {
   std::string_view op;
-  bool proof;  // optional string
-  bool code;   // required non-empty string
-  bool yes;    // optional boolean
+  bool proof;   // optional string
+  bool code;    // required non-empty string
+  bool yes;     // optional boolean
+  bool login;   // user (required, non-empty), answer (required unless
+                // unseen), rhost and service (optional strings), unseen
+                // (optional boolean)
 };
 constexpr OpRule kOpRules[] = {
-    {"status", false, false, false},
-    {"begin", true, false, true},
-    {"confirm", false, true, false},
-    {"recovery_codes", true, false, false},
-    {"remove", true, false, false},
+    {"status", false, false, false, false},         {"begin", true, false, true, false},
+    {"confirm", false, true, false, false},         {"recovery_codes", true, false, false, false},
+    {"remove", true, false, false, false},          {"login_state", false, false, false, true},
+    {"login", false, false, false, true},
 };
-constexpr std::string_view kRequestKeys[] = {"op", "proof", "code", "yes"};
+constexpr std::string_view kRequestKeys[] = {"op",   "proof",  "code",  "yes",    "user",
+                                             "answer", "rhost", "service", "unseen"};
 
 Error invalid(std::string why) { return make_error(Errc::invalid_argument, std::move(why)); }
 
@@ -117,17 +120,30 @@ class RequestParser : detail::JsonCursor {
     }
     if (rule == nullptr) return invalid("unknown op");
     const std::string where = " in " + req.op;
+    const bool login = req.op == "login";
     for (const auto& [key, value] : req.secrets) {
-      if (key == "yes") return invalid("yes is not a boolean");
-      if ((key == "proof" && !rule->proof) || (key == "code" && !rule->code)) return invalid("unexpected field" + where);
+      if (key == "yes" || key == "unseen") return invalid(key + " is not a boolean");
+      const bool allowed = (key == "proof" && rule->proof) || (key == "code" && rule->code) ||
+                           (key == "user" && rule->login) ||
+                           ((key == "answer" || key == "rhost" || key == "service") && login);
+      if (!allowed) return invalid("unexpected field" + where);
     }
     for (const auto& [key, value] : req.flags) {
-      if (key != "yes") return invalid(key + " is not a string");
-      if (!rule->yes) return invalid("unexpected field" + where);
+      if (key != "yes" && key != "unseen") return invalid(key + " is not a string");
+      if ((key == "yes" && !rule->yes) || (key == "unseen" && !login)) return invalid("unexpected field" + where);
     }
     if (rule->code) {
       const SecureBytes* code = req.secret("code");
       if (code == nullptr || code->empty()) return invalid(req.op + " needs a code");
+    }
+    if (rule->login) {
+      const SecureBytes* user = req.secret("user");
+      if (user == nullptr || user->empty()) return invalid(req.op + " needs a user");
+    }
+    if (login) {
+      const bool unseen = req.flag("unseen").value_or(false);
+      const bool answered = req.secret("answer") != nullptr;
+      if (unseen == answered) return invalid("login needs an answer or unseen, not both");
     }
     return req;
   }

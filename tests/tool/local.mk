@@ -11,4 +11,4 @@ check_PROGRAMS += tests/tool/test_setup_units
 TESTS += tests/tool/test_setup_units
 tests_tool_test_setup_units_SOURCES = tests/tool/test_setup_units.cc
 tests_tool_test_setup_units_CXXFLAGS = $(TEST_UNIT_CXXFLAGS) $(QRENCODE_CFLAGS)
-tests_tool_test_setup_units_LDADD = libtotpsetup.la $(TEST_UNIT_LIBS) $(QRENCODE_LIBS)
+tests_tool_test_setup_units_LDADD = libtotpsetup.la libtotpwire.la $(TEST_UNIT_LIBS) $(QRENCODE_LIBS)

@@ -175,6 +175,20 @@ void request_valid(void**) {
   assert_true(longest.ok());
   assert_int_equal(longest->secret("proof")->size(), kMaxRequestSecret);
   assert_false(req(R"({"op":"remove","proof":")" + max + R"(7"})").ok());
+
+  // The PAM module's requests (non-root callers).
+  auto state = req(R"({"op":"login_state","user":"alice"})");
+  assert_true(state.ok());
+  assert_string_equal(secret_of(*state, "user").c_str(), "alice");
+  auto login = req(R"({"op":"login","user":"alice","answer":"123456","rhost":"h","service":"i3lock"})");
+  assert_true(login.ok());
+  assert_string_equal(secret_of(*login, "answer").c_str(), "123456");
+  assert_string_equal(secret_of(*login, "service").c_str(), "i3lock");
+  auto empty_answer = req(R"({"op":"login","user":"alice","answer":""})");
+  assert_true(empty_answer.ok());
+  auto unseen = req(R"({"op":"login","user":"alice","unseen":true})");
+  assert_true(unseen.ok());
+  assert_true(unseen->flag("unseen") == std::optional<bool>(true));
 }
 
 // Every hostile line is refused, with the given class of error.
@@ -225,6 +239,13 @@ void request_hostile(void**) {
       {R"({"op":"begin","code":"1"})", I}, {R"({"op":"begin","yes":"true"})", I},
       {R"({"op":"begin","proof":true})", I}, {R"({"op":"confirm"})", I}, {R"({"op":"confirm","code":""})", I},
       {R"({"op":"confirm","code":false})", I},
+      // login requests: a user, and exactly one of answer / unseen
+      {R"({"op":"login_state"})", I}, {R"({"op":"login_state","user":""})", I},
+      {R"({"op":"login_state","user":"a","answer":"1"})", I}, {R"({"op":"login","answer":"1"})", I},
+      {R"({"op":"login","user":"a"})", I}, {R"({"op":"login","user":"a","answer":"1","unseen":true})", I},
+      {R"({"op":"login","user":"a","unseen":"yes"})", I}, {R"({"op":"login","user":"a","unseen":false})", I},
+      {R"({"op":"login","user":"a","answer":"1","proof":"2"})", I},
+      {R"({"op":"status","user":"a"})", I}, {R"({"op":"remove","rhost":"h"})", I},
   };
   for (const auto& c : cases) {
     auto r = req(c.line);
