@@ -9,6 +9,7 @@ bench_pam_bench_SOURCES = \
 	bench/pam_bench.cc \
 	bench/bench_util.h bench/bench_util.cc \
 	bench/ga_fixture.h bench/ga_fixture.cc \
+	bench/helper_caller.h bench/helper_caller.cc \
 	bench/totp_fixture.h bench/totp_fixture.cc \
 	bench/phase_costs.h bench/phase_costs.cc
 bench_pam_bench_CXXFLAGS = $(AM_CXXFLAGS) $(PAM_CFLAGS) $(CRYPTO_CFLAGS)

@@ -12,6 +12,11 @@
 // pwrite + fdatasync a pam_totp login makes, timed as one sample) and, with
 // --baseline, a second pam_totp build with its own state (before/after).
 //
+// With --helper-prefix, right-code logins by a non-root caller too: a child
+// dropped to an unprivileged account runs the same transactions with the
+// installed pam_totp.so, which then goes through its setuid helper
+// (bench/helper_caller.h), beside the root path in the same turns.
+//
 // Run as root (scripts/bench.sh does everything): state files must be
 // root-owned for both modules. Prints medians, 90th percentiles, ratios and
 // the targets; exits 0 whether or not targets are met (--strict: 1).
@@ -47,6 +52,7 @@
 
 #include "bench/bench_util.h"
 #include "bench/ga_fixture.h"
+#include "bench/helper_caller.h"
 #include "bench/phase_costs.h"
 #include "bench/totp_fixture.h"
 #include "core/otp.h"
@@ -74,6 +80,7 @@ struct Options {
   std::string parent = "/var/tmp";
   std::string totp_so;
   std::string baseline_so;  // another pam_totp.so timed alongside (before/after)
+  std::string helper_prefix;  // --prefix of --totp's build, installed: time the helper path too
   std::string ga_so = "/lib/x86_64-linux-gnu/security/pam_google_authenticator.so";
   std::string permit_so = "/lib/x86_64-linux-gnu/security/pam_permit.so";
 };
@@ -84,6 +91,10 @@ void usage(FILE* f) {
       "  --totp PATH         pam_totp.so to measure (omitted: only the peers are measured)\n"
       "  --baseline PATH     another pam_totp.so (say, the previous commit's) timed alongside with\n"
       "                      its own state: a change's before and after measured in one run\n"
+      "  --helper-prefix DIR the --prefix the --totp module was configured with, installed there with\n"
+      "                      DIR/libexec/pam_totp/totp-helper root-owned 4755: right-code logins by a\n"
+      "                      non-root caller (through that helper) are timed too, beside the root path;\n"
+      "                      DIR/etc/security/pam_totp.conf is written for the run and removed\n"
       "  --ga PATH           pam_google_authenticator.so (default: Debian's)\n"
       "  --permit PATH       pam_permit.so (default: Debian's)\n"
       "  --users N           users per workload and round (default 200)\n"
@@ -129,6 +140,7 @@ Options parse_options(int argc, char** argv) {
     };
     if (a == "--totp") o.totp_so = next();
     else if (a == "--baseline") o.baseline_so = next();
+    else if (a == "--helper-prefix") o.helper_prefix = next();
     else if (a == "--ga") o.ga_so = next();
     else if (a == "--permit") o.permit_so = next();
     else if (a == "--users") o.users = parse_int(next(), "--users");
@@ -169,6 +181,7 @@ pid_t g_main_pid = 0;
 
 extern "C" void on_signal(int sig) {
   if (getpid() == g_main_pid && g_sink_path[0] != '\0') unlink(g_sink_path);
+  if (getpid() == g_main_pid) bench::remove_helper_config_now();
   signal(sig, SIG_DFL);
   raise(sig);
 }
@@ -367,6 +380,9 @@ double median_of(std::vector<double> v) {
 
 constexpr char kFloorName[] = "floor: permit + 1 write";
 constexpr char kBaselineName[] = "pam_totp (baseline)";
+constexpr char kHelperName[] = "pam_totp via helper (non-root caller)";
+constexpr char kHelperStartName[] = "totp-helper start alone";
+constexpr char kTrueStartName[] = "/bin/true start alone";
 
 struct Row {
   std::string workload, module;
@@ -377,12 +393,12 @@ struct Row {
 };
 
 void print_rows(const std::vector<Row>& rows) {
-  std::printf("%-18s %-25s %5s %9s %10s %10s %8s %-7s %s\n", "workload", "module", "n", "min_us", "median_us",
+  std::printf("%-18s %-37s %5s %9s %10s %10s %8s %-7s %s\n", "workload", "module", "n", "min_us", "median_us",
               "p90_us", "ratio_GA", "target", "result");
   for (const auto& r : rows) {
     char ratio[32] = "-";
     if (r.ratio) std::snprintf(ratio, sizeof ratio, "%.3f", *r.ratio);
-    std::printf("%-18s %-25s %5zu %9.1f %10.1f %10.1f %8s %-7s %s\n", r.workload.c_str(), r.module.c_str(), r.s.n,
+    std::printf("%-18s %-37s %5zu %9.1f %10.1f %10.1f %8s %-7s %s\n", r.workload.c_str(), r.module.c_str(), r.s.n,
                 r.s.min_us, r.s.median_us, r.s.p90_us, ratio, r.target.c_str(), r.met.c_str());
   }
   std::printf("(ratio_GA: median / pam_google_authenticator's median; min: the least disturbed sample)\n");
@@ -413,11 +429,14 @@ std::string load_average() {
 // So, in a private mount namespace (nothing changes for the rest of the
 // machine), nsswitch.conf says "files" only for passwd, group and shadow,
 // and a lookup of a bench user costs what a real user's costs.
-std::string use_files_only_nss(const std::string& dir) {
+// `namespaced`: set once the private mount namespace exists (the helper
+// path adds its caller's account to the passwd there).
+std::string use_files_only_nss(const std::string& dir, bool& namespaced) {
   if (unshare(CLONE_NEWNS) != 0) return std::string("unshare: ") + std::strerror(errno) + ": system NSS kept";
   if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
     return std::string("mount private: ") + std::strerror(errno) + ": system NSS kept";
   }
+  namespaced = true;
   std::ifstream in("/etc/nsswitch.conf");
   std::stringstream text;
   text << "# pam_bench: passwd/group/shadow from files only\n";
@@ -461,7 +480,9 @@ int run(const Options& opt) {
     }
   } cleanup{base, opt.keep};
 
-  const std::string nss = opt.private_nss ? use_files_only_nss(base) : "system nsswitch.conf (--system-nss)";
+  bool namespaced = false;
+  const std::string nss =
+      opt.private_nss ? use_files_only_nss(base, namespaced) : "system nsswitch.conf (--system-nss)";
   bench::DevLogSink sink("/dev/log", opt.show_syslog);
   if (sink.created()) std::snprintf(g_sink_path, sizeof g_sink_path, "%s", sink.path().c_str());
 
@@ -566,6 +587,95 @@ int run(const Options& opt) {
   for (Module* m : {permit_p, ga_p, totp_mod, baseline_p})
     if (m != nullptr && (opt.only.empty() || opt.only.count(m->name) != 0)) active.push_back(m);
 
+  // The helper path: the same module, installed with --prefix, logging in
+  // a non-root caller's own account (the helper judges no other), which is
+  // enrolled in the same fixture; the helper finds state and key through
+  // the config file its build reads.
+  std::unique_ptr<bench::HelperConfig> helper_conf;
+  std::unique_ptr<bench::HelperCaller> caller;
+  const std::string caller_name = "benchcaller";
+  if (!opt.helper_prefix.empty() && std::find(active.begin(), active.end(), totp_mod) != active.end()) {
+    if (!namespaced) {
+      throw std::runtime_error("--helper-prefix needs the private mount namespace (its passwd gets the caller's "
+                               "account): not with --system-nss");
+    }
+    bench::CallerSetup cs;
+    cs.helper = opt.helper_prefix + "/libexec/pam_totp/totp-helper";
+    struct stat hs {};
+    if (stat(cs.helper.c_str(), &hs) != 0 || hs.st_uid != 0 || (hs.st_mode & S_ISUID) == 0) {
+      throw std::runtime_error(cs.helper + " is missing or not setuid root: make install, then chown root: " +
+                               cs.helper + " && chmod 4755 " + cs.helper + " (scripts/bench.sh does it)");
+    }
+    helper_conf = std::make_unique<bench::HelperConfig>(opt.helper_prefix + "/etc/security/pam_totp.conf",
+                                                        fixture->state_dir(), fixture->key_file());
+    cs.user = caller_name;
+    cs.uid = bench::add_namespace_user(base, caller_name);
+    cs.gid = static_cast<gid_t>(cs.uid);
+    totp_mod->add_users({caller_name});
+    // The caller reads its service file: the base directory becomes
+    // traversable (everything secret under it stays 0700/0600).
+    cs.confdir = base + "/pam.d-caller";
+    cs.service = "bench-pam_totp-helper";
+    char* real = realpath(opt.totp_so.c_str(), nullptr);
+    if (real == nullptr) throw std::runtime_error("realpath " + opt.totp_so);
+    const std::string so = real;
+    free(real);
+    if (chmod(base.c_str(), 0711) != 0 || mkdir(cs.confdir.c_str(), 0755) != 0 || chmod(cs.confdir.c_str(), 0755) != 0) {
+      throw std::runtime_error("cannot make " + cs.confdir + ": " + std::strerror(errno));
+    }
+    bench::write_file(cs.confdir + "/other", "# pam_bench: no default stack\n", 0644);
+    // No config= (refused without root): the helper reads its build's config.
+    bench::write_file(cs.confdir + "/" + cs.service, "auth required " + so + "\n", 0644);
+    if (opt.preload) cs.preload_so = so;
+    caller = std::make_unique<bench::HelperCaller>(cs);
+    std::printf("helper path: %s logs in as %s (uid %u) with %s/%s;\n"
+                "the module starts %s, which reads %s (written for this run);\n"
+                "the caller is pam_bench run afresh as that user (%ld KiB resident with the module loaded:\n"
+                "the module forks the helper from it, and a fork costs more the larger its parent)\n",
+                kHelperName, caller_name.c_str(), static_cast<unsigned>(cs.uid), cs.confdir.c_str(),
+                cs.service.c_str(), cs.helper.c_str(), helper_conf->path().c_str(), caller->resident_kib());
+    std::fflush(stdout);
+  }
+  // One right-code login of the caller: the step it used last time is
+  // forgotten first (as root, before the pause, not timed).
+  auto helper_sample = [&](std::vector<std::int64_t>& out) {
+    fixture->forget_last_step(caller_name);
+    if (ctx.gap_us > 0) usleep(static_cast<useconds_t>(ctx.gap_us));
+    const bench::Outcome o = caller->login(totp_mod->right_code(caller_name));
+    if (o.authenticate_rc != PAM_SUCCESS) {
+      if (ctx.unexpected < 5) {
+        std::fprintf(stderr, "pam_bench: %s: unexpected result %d (%s)\n", kHelperName, o.authenticate_rc,
+                     pam_strerror(nullptr, o.authenticate_rc));
+      }
+      ++ctx.unexpected;
+    }
+    out.push_back(o.ns);
+  };
+  // The helper, or /bin/true, started alone by the caller as the module
+  // starts the helper, and given no request.
+  auto start_sample = [&](bool helper, std::vector<std::int64_t>& out) {
+    if (ctx.gap_us > 0) usleep(static_cast<useconds_t>(ctx.gap_us));
+    const std::int64_t ns = helper ? caller->bare_start() : caller->bare_true();
+    if (ns < 0) {
+      if (ctx.unexpected < 5) {
+        std::fprintf(stderr, "pam_bench: %s: the program did not start and exit cleanly\n",
+                     helper ? kHelperStartName : kTrueStartName);
+      }
+      ++ctx.unexpected;
+      return;
+    }
+    out.push_back(ns);
+  };
+  if (caller) {
+    std::vector<std::int64_t> ignore;
+    for (int i = 0; i < 2; ++i) {
+      helper_sample(ignore);
+      start_sample(true, ignore);
+      start_sample(false, ignore);
+    }
+    if (ctx.unexpected > 0) throw std::runtime_error("the helper path does not work (see above; --show-syslog 20 shows why)");
+  }
+
   // The floor needs pam_permit's timing alongside: only when it is timed.
   std::unique_ptr<DurableFloor> durable_floor;
   if (std::find(active.begin(), active.end(), permit_p) != active.end()) {
@@ -594,16 +704,32 @@ int run(const Options& opt) {
     // after a module that wrote nothing, so no module may always follow
     // the same one.
     // A null entry in a turn is the durable-write floor's sample.
+    // With the helper path, a right-code turn also has the non-root
+    // caller's login and the helper's bare start (two marker entries).
     std::vector<Module*> turn_order = active;
     if (durable_floor) turn_order.push_back(nullptr);
+    Module helper_marker, start_marker, true_marker;
     auto take_turns = [&](const std::vector<std::string>& users, bool right,
                           std::map<std::string, std::vector<std::int64_t>>& out) {
       for (const auto& user : users) {
         std::vector<Module*> turn = turn_order;
+        if (caller && right) {
+          turn.push_back(&helper_marker);
+          turn.push_back(&start_marker);
+          turn.push_back(&true_marker);
+        }
         std::shuffle(turn.begin(), turn.end(), rng);
         for (Module* m : turn) {
           if (m == nullptr) {
             durable_floor->sample(ctx, *permit_p, user, out[kFloorName]);
+            continue;
+          }
+          if (m == &helper_marker) {
+            helper_sample(out[kHelperName]);
+            continue;
+          }
+          if (m == &start_marker || m == &true_marker) {
+            start_sample(m == &start_marker, out[m == &start_marker ? kHelperStartName : kTrueStartName]);
             continue;
           }
           const Expect expect = !m->checks_codes ? Expect::any : right ? Expect::success : Expect::failure;
@@ -642,6 +768,11 @@ int run(const Options& opt) {
       }
       rows.push_back(row);
     }
+    if (data.count(kHelperName) != 0) {
+      Row row{workload, kHelperName, bench::summarize(data[kHelperName]), std::nullopt, "", ""};
+      if (g.median_us > 0) row.ratio = row.s.median_us / g.median_us;
+      rows.push_back(row);
+    }
     if (durable_floor) {
       Row row{workload, kFloorName, bench::summarize(data[kFloorName]), std::nullopt, "", ""};
       if (g.median_us > 0) row.ratio = row.s.median_us / g.median_us;
@@ -651,6 +782,25 @@ int run(const Options& opt) {
   add_latency_rows("right code", ok_ns, 0.5);
   add_latency_rows("wrong code", bad_ns, 0.2);
   print_rows(rows);
+  if (caller) {
+    const Summary root = bench::summarize(ok_ns[totp_mod->name]);
+    const Summary via = bench::summarize(ok_ns[kHelperName]);
+    const Summary start = bench::summarize(ok_ns[kHelperStartName]);
+    const Summary bin_true = bench::summarize(ok_ns[kTrueStartName]);
+    std::printf("\nhelper path, right code (same run, same turns, same state; %zu logins each):\n", via.n);
+    std::printf("  %-40s median %8.1f us  p90 %8.1f us\n", "pam_totp (root)", root.median_us, root.p90_us);
+    std::printf("  %-40s median %8.1f us  p90 %8.1f us\n", kHelperName, via.median_us, via.p90_us);
+    std::printf("  ratio helper / root (medians): %.2f; the helper's share (difference of medians): %.1f us\n",
+                root.median_us > 0 ? via.median_us / root.median_us : 0.0, via.median_us - root.median_us);
+    std::printf("of which, started alone by the same caller, as the module starts the helper, with no request:\n");
+    std::printf("  %-40s median %8.1f us  p90 %8.1f us\n", "totp-helper (fork, exec, setup, exit)", start.median_us,
+                start.p90_us);
+    std::printf("  %-40s median %8.1f us  p90 %8.1f us\n", "/bin/true (fork, exec, exit)", bin_true.median_us,
+                bin_true.p90_us);
+    std::printf("  (totp-helper minus /bin/true: the helper's own start -- loading its libraries, resetting the\n"
+                "   process, reading config and key, opening the state directory; the share minus the helper's\n"
+                "   start: two request/reply round trips on the socket and the judging in another process)\n");
+  }
 
   std::printf("\n%-26s %14s %14s %12s %-8s %s\n", "throughput (logins/s)", "1 process", "2 processes", "2/1", "target",
               "result");
@@ -835,6 +985,7 @@ int run(const Options& opt) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::strcmp(argv[1], "--as-caller") == 0) return bench::caller_main(argc, argv);
   Options opt = parse_options(argc, argv);
   try {
     return run(opt);

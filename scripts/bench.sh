@@ -4,7 +4,10 @@
 # As root: installs the dependencies (scripts/install-deps.sh, which brings
 # libpam-google-authenticator), builds pam_totp.so and bench/pam_bench
 # out of tree (in $BUILD_DIR if set, kept; else in a temporary directory,
-# removed at the end), then runs pam_bench, which prints the tables.
+# removed at the end) with --prefix=BUILD/inst, installs it there with the
+# helper BUILD/inst/libexec/pam_totp/totp-helper setuid root (the installed
+# module starts it when its caller is not root), then runs pam_bench on the
+# installed module, which prints the tables, the helper path's included.
 # Options are passed to pam_bench; `sh scripts/bench.sh --help` lists them.
 set -eu
 
@@ -31,24 +34,33 @@ if [ -n "${BUILD_DIR:-}" ]; then
 else
   build=$(mktemp -d /var/tmp/pam_totp-bench-build.XXXXXX)
   made_build=$build
+  chmod 0755 "$build"   # the non-root caller must reach the helper in it
 fi
+build=$(cd "$build" && pwd)
+prefix=$build/inst
 
 if [ ! -x "$SRC_DIR/configure" ]; then
   (cd "$SRC_DIR" && autoreconf -fi >/dev/null)
 fi
-if [ ! -f "$build/Makefile" ]; then
-  echo "bench.sh: configuring in $build"
-  (cd "$build" && "$SRC_DIR/configure" -q)
+# The helper's path and the config it reads are compiled in from --prefix:
+# a build configured otherwise is configured again.
+if [ ! -f "$build/Makefile" ] || ! grep -qx "prefix = $prefix" "$build/Makefile"; then
+  echo "bench.sh: configuring in $build (--prefix=$prefix)"
+  (cd "$build" && "$SRC_DIR/configure" -q --prefix="$prefix")
 fi
-echo "bench.sh: building in $build"
+echo "bench.sh: building in $build, installing in $prefix"
 make -C "$build" -j2 >/dev/null
 make -C "$build" bench/pam_bench >/dev/null
+make -C "$build" install >/dev/null
+helper=$prefix/libexec/pam_totp/totp-helper
+chown root:root "$helper"
+chmod 4755 "$helper"
 
-module=$(find "$build" -name pam_totp.so -path '*/.libs/*' | head -n 1)
-if [ -z "$module" ]; then
-  echo "bench.sh: pam_totp.so was not built in $build" >&2
+module=$prefix/lib/security/pam_totp.so
+if [ ! -f "$module" ]; then
+  echo "bench.sh: pam_totp.so was not installed in $prefix/lib/security" >&2
   exit 1
 fi
 
-echo "bench.sh: running $build/bench/pam_bench --totp $module $*"
-"$build/bench/pam_bench" --totp "$module" "$@"
+echo "bench.sh: running $build/bench/pam_bench --totp $module --helper-prefix $prefix $*"
+"$build/bench/pam_bench" --totp "$module" --helper-prefix "$prefix" "$@"
