@@ -4,9 +4,9 @@
 #include "pam_module/helper_client.h"
 
 #include <poll.h>
+#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -70,8 +70,8 @@ Result<HelperClient> HelperClient::start(const std::string& path) {
     return make_error(Errc::io_error, "socketpair: " + errno_text(errno));
   }
   UniqueFd ours(sv[0]), theirs(sv[1]);
-  // Everything the child needs is made before fork: after it, only
-  // async-signal-safe calls.
+  // The helper closes every other fd, resets signals and clears its
+  // environment itself; it gets none of ours.
   std::string argv0 = path;
   char* const argv[] = {argv0.data(), nullptr};
   char* const envp[] = {nullptr};
@@ -82,18 +82,21 @@ Result<HelperClient> HelperClient::start(const std::string& path) {
   dfl.sa_handler = SIG_DFL;
   sigemptyset(&dfl.sa_mask);
   if (::sigaction(SIGCHLD, &dfl, &old) != 0) return make_error(Errc::io_error, "sigaction: " + errno_text(errno));
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    const int err = errno;
+  // posix_spawn (vfork underneath): no copy of the host's page tables, so
+  // a large screen locker pays no more than a small one.
+  posix_spawn_file_actions_t actions;
+  if (posix_spawn_file_actions_init(&actions) != 0) {
     ::sigaction(SIGCHLD, &old, nullptr);
-    return make_error(Errc::io_error, "fork: " + errno_text(err));
+    return make_error(Errc::io_error, "posix_spawn_file_actions_init failed");
   }
-  if (pid == 0) {
-    const int fd = theirs.get();
-    if (::dup2(fd, STDIN_FILENO) < 0 || ::dup2(fd, STDOUT_FILENO) < 0) ::_exit(127);
-    ::syscall(SYS_close_range, 3U, ~0U, 0U);
-    ::execve(path.c_str(), argv, envp);
-    ::_exit(127);
+  posix_spawn_file_actions_adddup2(&actions, theirs.get(), STDIN_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, theirs.get(), STDOUT_FILENO);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, path.c_str(), &actions, nullptr, argv, envp);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    ::sigaction(SIGCHLD, &old, nullptr);
+    return make_error(Errc::io_error, "cannot start " + path + ": " + errno_text(rc));
   }
   theirs.reset();
   return HelperClient(path, std::move(ours), pid, old);
