@@ -142,6 +142,11 @@ Result<HelperLoginState> HelperClient::login_state(std::string_view user) {
   if (!reply) return make_error(Errc::parse_error, path_ + ": bad reply: " + reply.error().message);
   if (setup::bool_field(*reply, "ok") != true) {
     auto msg = setup::string_field(*reply, "error");
+    // A helper older than this module does not know the op at all.
+    if (msg && msg->find("unknown op") != std::string_view::npos) {
+      return make_error(Errc::unsupported, path_ + " is from another build (it does not know login_state): "
+                                                   "reinstall the package");
+    }
     return make_error(Errc::permission, "the helper refused: " + std::string(msg.value_or("(no reason given)")));
   }
   auto build = setup::string_field(*reply, "build");

@@ -14,6 +14,7 @@ PACKAGES="
   openssh-server openssh-client util-linux passwd procps iproute2
   clang libclang-rt-14-dev
   libpam-google-authenticator
+  i3lock xvfb xdotool
   debhelper dpkg-dev fakeroot lintian groff groff-base man-db
 "
 

@@ -5,7 +5,8 @@
 TESTS += tests/tool/qr_zbar.sh tests/tool/wizard.sh tests/tool/oathtool_params.sh tests/tool/commands_json.sh
 dist_check_SCRIPTS += tests/tool/qr_zbar.sh tests/tool/wizard.sh tests/tool/oathtool_params.sh \
 	tests/tool/commands_json.sh
-EXTRA_DIST += tests/tool/lib.sh tests/tool/qr_text_to_pgm.py tests/tool/selfenrol.t
+EXTRA_DIST += tests/tool/lib.sh tests/tool/qr_text_to_pgm.py tests/tool/selfenrol.t tests/tool/pamtester.t \
+	tests/tool/helper_attack.t
 
 check_PROGRAMS += tests/tool/test_setup_units
 TESTS += tests/tool/test_setup_units
