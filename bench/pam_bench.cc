@@ -630,8 +630,8 @@ int run(const Options& opt) {
     caller = std::make_unique<bench::HelperCaller>(cs);
     std::printf("helper path: %s logs in as %s (uid %u) with %s/%s;\n"
                 "the module starts %s, which reads %s (written for this run);\n"
-                "the caller is pam_bench run afresh as that user (%ld KiB resident with the module loaded:\n"
-                "the module forks the helper from it, and a fork costs more the larger its parent)\n",
+                "the caller is pam_bench run afresh as that user (%ld KiB resident with the module loaded,\n"
+                "the size of a small PAM application; the module starts the helper with posix_spawn)\n",
                 kHelperName, caller_name.c_str(), static_cast<unsigned>(cs.uid), cs.confdir.c_str(),
                 cs.service.c_str(), cs.helper.c_str(), helper_conf->path().c_str(), caller->resident_kib());
     std::fflush(stdout);
