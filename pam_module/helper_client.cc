@@ -116,8 +116,12 @@ HelperClient::~HelperClient() {
   ::sigaction(SIGCHLD, &old_chld_, nullptr);
 }
 
-Result<SecureBytes> HelperClient::call(const SecureBytes& request) {
-  TOTP_TRY_STATUS(send_all(sock_.get(), request));
+Result<Json> HelperClient::call(Json& request) {
+  auto bytes = request_bytes(request);
+  setup::cleanse_json(request);  // it may hold the answer
+  if (!bytes) return bytes.error();
+  TOTP_TRY_STATUS(send_all(sock_.get(), *bytes));
+  bytes->clear();
   struct pollfd p {sock_.get(), POLLIN, 0};
   int rc = 0;
   while ((rc = ::poll(&p, 1, kReplyTimeoutMs)) < 0 && errno == EINTR) {
@@ -129,25 +133,28 @@ Result<SecureBytes> HelperClient::call(const SecureBytes& request) {
     return make_error(Errc::io_error, path_ + " ended without an answer (" + line.error().message +
                                           "; is it installed setuid root, and not blocked by no_new_privs?)");
   }
-  return line;
+  auto reply = setup::parse_reply(line->span());
+  if (!reply) return make_error(Errc::parse_error, path_ + ": bad reply: " + reply.error().message);
+  if (setup::bool_field(*reply, "ok") != true) {
+    // Errc::permission: the helper refused or could not answer; the text
+    // is its own (a helper older than this module says "unknown op").
+    auto msg = setup::string_field(*reply, "error");
+    return make_error(Errc::permission, std::string(msg.value_or("(no reason given)")));
+  }
+  return reply;
 }
 
 Result<HelperLoginState> HelperClient::login_state(std::string_view user) {
   Json req{{"op", "login_state"}, {"user", std::string(user)}};
-  auto bytes = request_bytes(req);
-  if (!bytes) return bytes.error();
-  auto line = call(*bytes);
-  if (!line) return line.error();
-  auto reply = setup::parse_reply(line->span());
-  if (!reply) return make_error(Errc::parse_error, path_ + ": bad reply: " + reply.error().message);
-  if (setup::bool_field(*reply, "ok") != true) {
-    auto msg = setup::string_field(*reply, "error");
+  auto reply = call(req);
+  if (!reply) {
+    if (reply.error().code != Errc::permission) return reply.error();
     // A helper older than this module does not know the op at all.
-    if (msg && msg->find("unknown op") != std::string_view::npos) {
+    if (reply.error().message.find("unknown op") != std::string::npos) {
       return make_error(Errc::unsupported, path_ + " is from another build (it does not know login_state): "
                                                    "reinstall the package");
     }
-    return make_error(Errc::permission, "the helper refused: " + std::string(msg.value_or("(no reason given)")));
+    return make_error(Errc::permission, "the helper refused: " + reply.error().message);
   }
   auto build = setup::string_field(*reply, "build");
   if (!build || *build != setup::kBuildId) {
@@ -181,16 +188,10 @@ Result<LoginVerdict> HelperClient::login(std::string_view user, const SecureByte
   };
   if (!rhost.empty()) req["rhost"] = printable(rhost);
   if (!service.empty()) req["service"] = printable(service);
-  auto bytes = request_bytes(req);
-  setup::cleanse_json(req);
-  if (!bytes) return bytes.error();
-  auto line = call(*bytes);
-  if (!line) return line.error();
-  auto reply = setup::parse_reply(line->span());
-  if (!reply) return make_error(Errc::parse_error, path_ + ": bad reply: " + reply.error().message);
-  if (setup::bool_field(*reply, "ok") != true) {
-    auto msg = setup::string_field(*reply, "error");
-    return make_error(Errc::io_error, "the helper could not judge: " + std::string(msg.value_or("(no reason given)")));
+  auto reply = call(req);
+  if (!reply) {
+    if (reply.error().code != Errc::permission) return reply.error();
+    return make_error(Errc::io_error, "the helper could not judge: " + reply.error().message);
   }
   auto name = setup::string_field(*reply, "decision");
   auto decision = name ? decision_from_name(*name) : std::nullopt;

@@ -15,6 +15,7 @@
 #include "core/result.h"
 #include "core/secure_bytes.h"
 #include "core/fs.h"
+#include "setup_tool/protocol.h"
 
 namespace totp::pam {
 
@@ -48,7 +49,9 @@ class HelperClient {
  private:
   HelperClient(std::string path, UniqueFd sock, pid_t pid, struct sigaction old_chld)
       : path_(std::move(path)), sock_(std::move(sock)), pid_(pid), old_chld_(old_chld) {}
-  Result<SecureBytes> call(const SecureBytes& request);
+  // Sends `request` (cleansed once written) and returns the helper's reply
+  // if it says ok; Errc::permission with the helper's own text if not.
+  Result<setup::Json> call(setup::Json& request);
 
   std::string path_;
   UniqueFd sock_;

@@ -424,3 +424,15 @@ e2e_su_refused() {
   [ "$_rc" != 0 ] && [ "$_rc" != 97 ] && [ "$_rc" != 124 ] && ! e2e_ran_as "$2" &&
     e2e_last_has 'authentication failure|incorrect|denied'
 }
+
+# e2e_syslog_sink OUT: starts the suite's syslog socket, $E2E_TMP/log.sock
+# (tests/e2e/syslog_sink.py), appending every message to OUT; the caller
+# mounts it on /dev/log in its namespace. Returns 1 if it did not start.
+e2e_syslog_sink() {
+  command -v python3 >/dev/null 2>&1 || return 1
+  : >"$1"
+  setpriv --pdeathsig TERM -- python3 "$E2E_DIR/syslog_sink.py" "$E2E_TMP/log.sock" "$1" "$E2E_TMP/log.ready" &
+  E2E_PIDS="$E2E_PIDS $!"
+  _i=0; while [ ! -f "$E2E_TMP/log.ready" ] && [ $_i -lt 100 ]; do sleep 0.05; _i=$((_i + 1)); done
+  [ -f "$E2E_TMP/log.ready" ]
+}

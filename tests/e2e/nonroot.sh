@@ -78,23 +78,7 @@ nr_reachable() {
 # Returns 1 (and NR_LOG stays empty) where that cannot be done.
 nr_syslog() {
   [ "$E2E_ISOLATED" = yes ] || return 1
-  command -v python3 >/dev/null 2>&1 || return 1
-  cat >"$E2E_TMP/syslog.py" <<'EOF'
-import os, socket, sys
-path, out, ready = sys.argv[1:4]
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(path)
-os.chmod(path, 0o666)
-open(ready, "w").close()
-with open(out, "ab", buffering=0) as f:
-    while True:
-        f.write(s.recv(65536).rstrip(b"\0\n") + b"\n")
-EOF
-  : >"$E2E_TMP/syslog.txt"
-  setpriv --pdeathsig TERM -- python3 "$E2E_TMP/syslog.py" "$E2E_TMP/log.sock" "$E2E_TMP/syslog.txt" "$E2E_TMP/log.ready" &
-  E2E_PIDS="$E2E_PIDS $!"
-  _i=0; while [ ! -f "$E2E_TMP/log.ready" ] && [ $_i -lt 100 ]; do sleep 0.05; _i=$((_i + 1)); done
-  [ -f "$E2E_TMP/log.ready" ] || return 1
+  e2e_syslog_sink "$E2E_TMP/syslog.txt" || return 1
   if [ ! -e /dev/log ]; then
     # a copy-on-write /dev (this namespace only), its submounts put back
     _d=$E2E_TMP/dev

@@ -46,23 +46,8 @@ intact() { test "$(root_status | jq -r '"\(.enrolled) \(.created_unix) \(.recove
 ok "users made, $B enrolled (deny = $DENY), su stacks written"
 
 # --- a syslog of our own -------------------------------------------------------
-cat >"$E2E_TMP/syslog.py" <<'EOF'
-import os, socket, sys
-path, out, ready = sys.argv[1:4]
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(path)
-os.chmod(path, 0o666)
-open(ready, "w").close()
-with open(out, "ab", buffering=0) as f:
-    while True:
-        f.write(s.recv(65536).rstrip(b"\0\n") + b"\n")
-EOF
 LOG=$E2E_TMP/syslog.txt
-: >"$LOG"
-setpriv --pdeathsig TERM -- python3 "$E2E_TMP/syslog.py" "$E2E_TMP/log.sock" "$LOG" "$E2E_TMP/log.ready" &
-E2E_PIDS="$E2E_PIDS $!"
-i=0; while [ ! -f "$E2E_TMP/log.ready" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-[ -f "$E2E_TMP/log.ready" ] || bail "the syslog socket did not start"
+e2e_syslog_sink "$LOG" || bail "the syslog socket did not start"
 
 # su_lim LIMIT PAMFILE FROM TO PASSWORD CODE: as e2e_su, with the caller's
 # shell running `prlimit --fsize=LIMIT -- su ...` (none: no prlimit), and
