@@ -51,6 +51,18 @@ Result<std::optional<Decision>> check_answer(Record& rec, const LoginAttempt& a,
 
 }  // namespace
 
+LoginAttempt login_attempt(const Settings& settings, const SecureBytes* answer, std::int64_t now,
+                           std::string_view rhost) {
+  LoginAttempt a;
+  a.answer = answer != nullptr ? answer->view() : std::string_view();
+  a.too_long = answer == nullptr;
+  a.now = now;
+  a.rhost = rhost;
+  a.window = settings.window;
+  a.policy = LockoutPolicy{settings.deny, settings.fail_interval, settings.unlock_time};
+  return a;
+}
+
 Result<Store::Write> judge_login(std::optional<Record>& rec, const LoginAttempt& attempt,
                                  const Store::OnRecord& on_record, LoginVerdict& verdict) {
   verdict = LoginVerdict{};

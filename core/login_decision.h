@@ -9,6 +9,7 @@
 #include <optional>
 #include <string_view>
 
+#include "core/config.h"
 #include "core/log.h"
 #include "core/policy.h"
 #include "core/record.h"
@@ -34,6 +35,11 @@ struct LoginAttempt {
   int window = 1;
   LockoutPolicy policy;
 };
+
+// The attempt for `answer` (nullptr: not seen, judged as malformed) under
+// the settings that govern every login: window and the lockout policy.
+LoginAttempt login_attempt(const Settings& settings, const SecureBytes* answer, std::int64_t now,
+                           std::string_view rhost);
 
 inline bool is_acceptance(Decision d) { return d == Decision::accepted_totp || d == Decision::accepted_recovery; }
 

@@ -85,9 +85,10 @@ class Login {
       return refuse(LOG_ERR, "no user name");
     }
     ctx_.user = typed_user;
-    // Without root the key and the state are out of reach: the setuid
-    // helper judges (screen lockers, pamtester run by a user).
-    if (::geteuid() != 0) return run_through_helper();
+    const bool as_root = ::geteuid() == 0;
+    if (!as_root && (settings_.split_code || settings_.kept_code)) {
+      return refuse(LOG_ERR, "split_code and kept_code need a PAM application that runs as root");
+    }
     if (settings_.split_code) return split_code();
     if (settings_.kept_code && !(kept_ = take_kept_code(pamh_))) {
       return refuse(LOG_ERR, "kept_code: no code was kept: 'pam_totp.so split_code' must come before the password "
@@ -103,6 +104,9 @@ class Login {
       ctx_.user = *name;
     }
     user_ = *name;
+    // Without root the key and the state are out of reach: the setuid
+    // helper judges (screen lockers, pamtester run by a user).
+    if (!as_root) return run_through_helper();
 
     auto store = open_store();
     if (!store) return refuse(LOG_ERR, store.error().message);
@@ -141,16 +145,9 @@ class Login {
   // ask, prompt and report. Only the PAM line's nullok, debug, prompt and
   // first_pass flags apply here.
   int run_through_helper() {
-    if (settings_.split_code || settings_.kept_code) {
-      return refuse(LOG_ERR, "split_code and kept_code need a PAM application that runs as root");
-    }
-    auto name = record_name();
-    if (!name) return refuse(LOG_ERR, name.error().message);
-    if (name->empty()) return not_enrolled("user name cannot be enrolled");
-    ctx_.user = *name;
     auto helper = HelperClient::start(kModuleHelperPath);
     if (!helper) return refuse(LOG_ERR, helper.error().message);
-    auto state = helper->login_state(*name);
+    auto state = helper->login_state(user_);
     if (!state) return refuse(LOG_ERR, state.error().message);
     if (!state->enrolled) return not_enrolled("not enrolled");
     if (state->locked) return locked();
@@ -162,7 +159,7 @@ class Login {
     for (std::size_t i = 0; sendable && i < answer->text.size(); ++i) {
       sendable = answer->text[i] >= 0x20 && answer->text[i] < 0x7f;
     }
-    auto verdict = helper->login(*name, sendable ? &answer->text : nullptr, ctx_.rhost, ctx_.service);
+    auto verdict = helper->login(user_, sendable ? &answer->text : nullptr, ctx_.rhost, ctx_.service);
     if (!verdict) return refuse(LOG_ERR, verdict.error().message);
     log_event(ctx_, LOG_DEBUG, std::string("judged by the helper: ") + decision_name(verdict->decision));
     return conclude(*verdict);
@@ -252,13 +249,9 @@ class Login {
   int judge(Store& store, const Answer& answer) {
     LoginVerdict verdict;
     bool logged = false;
-    LoginAttempt attempt;
-    attempt.answer = answer.too_long ? std::string_view() : answer.text.view();
-    attempt.too_long = answer.too_long;
-    attempt.now = std::time(nullptr);  // after the human answered
-    attempt.rhost = ctx_.rhost;
-    attempt.window = settings_.window;
-    attempt.policy = LockoutPolicy{settings_.deny, settings_.fail_interval, settings_.unlock_time};
+    // `now` after the human answered.
+    const LoginAttempt attempt = login_attempt(settings_, answer.too_long ? nullptr : &answer.text,
+                                               std::time(nullptr), ctx_.rhost);
     auto written = store.update_checked(
         user_,
         [&](std::optional<Record>& rec, const Store::OnRecord& on_record) {

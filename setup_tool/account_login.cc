@@ -24,13 +24,7 @@ Result<AccountService::LoginState> AccountService::login_state() const {
 }
 
 Result<LoginVerdict> AccountService::login(const SecureBytes* answer, std::string_view rhost) {
-  LoginAttempt attempt;
-  attempt.answer = answer != nullptr ? answer->view() : std::string_view();
-  attempt.too_long = answer == nullptr;
-  attempt.now = now();
-  attempt.rhost = rhost;
-  attempt.window = settings_.window;
-  attempt.policy = LockoutPolicy{settings_.deny, settings_.fail_interval, settings_.unlock_time};
+  const LoginAttempt attempt = login_attempt(settings_, answer, now(), rhost);
   LoginVerdict verdict;
   Status st = store_.update_checked(user_, [&](std::optional<Record>& rec, const Store::OnRecord& on_record) {
     return judge_login(rec, attempt, on_record, verdict);
