@@ -65,14 +65,14 @@ void print_phase_costs(TotpFixture& fx, const std::string& user, int n) {
   auto key = totp::load_master_key(fx.key_file());
   if (!key) fail(key.error().message);
   auto clone_key = [&] { return totp::MasterKey{key->bytes.clone(), key->id}; };
-  row("Store::open (state directory checks)", n, [&] {
-    auto st = totp::Store::open(fx.state_dir(), clone_key());
+  row("FileStore::open (state directory checks)", n, [&] {
+    auto st = totp::FileStore::open(fx.state_dir(), clone_key());
     if (!st) fail(st.error().message);
   });
 
-  auto store = totp::Store::open(fx.state_dir(), clone_key());
+  auto store = totp::FileStore::open(fx.state_dir(), clone_key());
   if (!store) fail(store.error().message);
-  row("Store::load (read + decode, before the prompt)", n, [&] {
+  row("FileStore::load (read + decode, before the prompt)", n, [&] {
     auto r = store->load(user);
     if (!r || !r->has_value()) fail("load");
   });
@@ -85,9 +85,9 @@ void print_phase_costs(TotpFixture& fx, const std::string& user, int n) {
     if (!v) fail(v.error().message);
   });
 
-  row("Store::update writing nothing (lock + re-read + decode)", n, [&] {
-    auto st = store->update(user, [](std::optional<totp::Record>&) -> totp::Result<totp::Store::Write> {
-      return totp::Store::Write::nothing;
+  row("FileStore::update writing nothing (lock + re-read + decode)", n, [&] {
+    auto st = store->update(user, [](std::optional<totp::Record>&) -> totp::Result<totp::FileStore::Write> {
+      return totp::FileStore::Write::nothing;
     });
     if (!st) fail(st.error().message);
   });
@@ -106,9 +106,9 @@ void print_phase_costs(TotpFixture& fx, const std::string& user, int n) {
   std::vector<std::int64_t> upd, raw;
   auto timed_update = [&] {
     std::int64_t t0 = now_ns();
-    auto st = store->update(user, [&](std::optional<totp::Record>& r) -> totp::Result<totp::Store::Write> {
+    auto st = store->update(user, [&](std::optional<totp::Record>& r) -> totp::Result<totp::FileStore::Write> {
       r->ledger.last_login_time = ++stamp;
-      return totp::Store::Write::ledger_only;
+      return totp::FileStore::Write::ledger_only;
     });
     upd.push_back(now_ns() - t0);
     if (!st) fail(st.error().message);
@@ -132,7 +132,7 @@ void print_phase_costs(TotpFixture& fx, const std::string& user, int n) {
     }
   }
   for (auto [what, v] : {std::pair<const char*, std::vector<std::int64_t>*>{
-                             "Store::update ledger_only (... + seal + pwrite + fdatasync)", &upd},
+                             "FileStore::update ledger_only (... + seal + pwrite + fdatasync)", &upd},
                          {"pwrite 164 bytes + fdatasync alone (the disk's share)", &raw}}) {
     Summary sm = summarize(*v);
     std::printf("  %-58s %9.1f %10.1f %9.1f\n", what, sm.min_us, sm.median_us, sm.p90_us);

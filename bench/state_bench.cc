@@ -1,5 +1,5 @@
 // State store benchmark: for one user, the median and p90 over many runs of
-//   load        Store::load (open, read, decrypt; no lock, no write)
+//   load        FileStore::load (open, read, decrypt; no lock, no write)
 //   ledger_only a locked update writing one ledger slot (lock, read, decrypt,
 //               change, encrypt, pwrite, fdatasync)
 //   everything  a locked update rewriting the file (temp, fsync, rename,
@@ -79,19 +79,19 @@ int main(int argc, char** argv) {
     key.bytes = SecureBytes(kMasterKeySize);
     if (!random_bytes(key.bytes.span())) break;
     key.id = key_id_of(key.bytes);
-    auto store = Store::open(dir, std::move(key), ::geteuid());
+    auto store = FileStore::open(dir, std::move(key), ::geteuid());
     if (!store) {
       std::fprintf(stderr, "%s\n", store.error().message.c_str());
       break;
     }
     // A realistic record: 20-byte secret, 10 recovery hashes.
-    auto create = store->update("alice", [](std::optional<Record>& r) -> Result<Store::Write> {
+    auto create = store->update("alice", [](std::optional<Record>& r) -> Result<FileStore::Write> {
       r.emplace();
       r->enrolment.secret = SecureBytes(20);
       r->enrolment.state = EnrolmentState::active;
       r->enrolment.recovery_hashes.resize(10);
       r->ledger.last_login_rhost = "192.0.2.7";
-      return Store::Write::everything;
+      return FileStore::Write::everything;
     });
     if (!create) {
       std::fprintf(stderr, "%s\n", create.error().message.c_str());
@@ -111,16 +111,16 @@ int main(int argc, char** argv) {
                 }) &&
         measure("ledger_only", runs,
                 [&](int i) {
-                  return report(store->update("alice", [i](std::optional<Record>& r) -> Result<Store::Write> {
+                  return report(store->update("alice", [i](std::optional<Record>& r) -> Result<FileStore::Write> {
                     r->ledger.last_used_step = static_cast<std::uint64_t>(i);
                     r->ledger.last_login_time = 1700000000 + i;
-                    return Store::Write::ledger_only;
+                    return FileStore::Write::ledger_only;
                   }));
                 }) &&
         measure("everything", runs, [&](int i) {
-          return report(store->update("alice", [i](std::optional<Record>& r) -> Result<Store::Write> {
+          return report(store->update("alice", [i](std::optional<Record>& r) -> Result<FileStore::Write> {
             r->enrolment.created = i;
-            return Store::Write::everything;
+            return FileStore::Write::everything;
           }));
         });
     rc = ok ? 0 : 1;

@@ -27,8 +27,8 @@ T take(totp::Result<T> r, const char* what) {
 }  // namespace
 
 struct TotpFixture::Impl {
-  explicit Impl(totp::Store s) : store(std::move(s)) {}
-  totp::Store store;
+  explicit Impl(totp::FileStore s) : store(std::move(s)) {}
+  totp::FileStore store;
   std::optional<totp::Enrolment> shared;  // salt + 10 hashes for recovery_codes == 0
 };
 
@@ -56,7 +56,7 @@ TotpFixture::TotpFixture(const std::string& dir)
     throw std::runtime_error("mkdir " + state_dir + ": " + std::strerror(errno));
   }
   totp::MasterKey key = take(totp::create_master_key(key_file), "create master key");
-  totp::Store store = take(totp::Store::open(state_dir, std::move(key)), "open state store");
+  totp::FileStore store = take(totp::FileStore::open(state_dir, std::move(key)), "open state store");
   impl_ = std::make_unique<Impl>(std::move(store));
   config_ = dir + "/pam_totp.conf";
   write_file(config_, "# written by pam_bench\nstate_dir = " + state_dir + "\nkey_file = " + key_file + "\n", 0600);
@@ -86,19 +86,19 @@ std::vector<std::string> TotpFixture::enrol(const std::string& user, const std::
     rec.enrolment.recovery_salt = impl_->shared->recovery_salt;
     rec.enrolment.recovery_hashes = impl_->shared->recovery_hashes;
   }
-  auto status = impl_->store.update(user, [&](std::optional<totp::Record>& r) -> totp::Result<totp::Store::Write> {
+  auto status = impl_->store.update(user, [&](std::optional<totp::Record>& r) -> totp::Result<totp::FileStore::Write> {
     r = totp::clone_record(rec);
-    return totp::Store::Write::everything;
+    return totp::FileStore::Write::everything;
   });
   if (!status.ok()) throw std::runtime_error("enrol " + user + ": " + status.error().message);
   return typed;
 }
 
 void TotpFixture::forget_last_step(const std::string& user) {
-  auto status = impl_->store.update(user, [](std::optional<totp::Record>& r) -> totp::Result<totp::Store::Write> {
+  auto status = impl_->store.update(user, [](std::optional<totp::Record>& r) -> totp::Result<totp::FileStore::Write> {
     if (!r) return totp::make_error(totp::Errc::not_found, "no record");
     r->ledger.last_used_step.reset();
-    return totp::Store::Write::ledger_only;
+    return totp::FileStore::Write::ledger_only;
   });
   if (!status.ok()) throw std::runtime_error("forget last step of " + user + ": " + status.error().message);
 }

@@ -280,6 +280,59 @@ Status set_prompt(Settings& s, std::string_view key, std::optional<std::string_v
   return parse_label(where, key, *v, kMaxPromptLength, s.prompt);
 }
 
+Status set_store(Settings& s, std::string_view key, std::optional<std::string_view> v, std::string_view where) {
+  TOTP_TRY_STATUS(require_value(where, key, v));
+  if (*v == "files") {
+    s.store = Settings::StoreKind::files;
+  } else if (*v == "ldap") {
+    s.store = Settings::StoreKind::ldap;
+  } else {
+    return value_error(where, key, quoted(*v) + " is not one of files, ldap");
+  }
+  return ok_status();
+}
+
+constexpr std::size_t kMaxLdapUris = 8;
+constexpr std::size_t kMaxLdapText = 512;
+
+// ldap_uri: one or more ldap://, ldaps:// or ldapi:// URIs, space-separated.
+Status set_ldap_uri(Settings& s, std::string_view key, std::optional<std::string_view> v, std::string_view where) {
+  TOTP_TRY_STATUS(require_value(where, key, v));
+  std::string text;
+  TOTP_TRY_STATUS(parse_label(where, key, *v, kMaxLdapText, text));
+  std::vector<std::string> uris;
+  std::string_view rest = text;
+  while (!(rest = trim(rest)).empty()) {
+    std::size_t end = 0;
+    while (end < rest.size() && !is_space(rest[end])) ++end;
+    const std::string_view uri = rest.substr(0, end);
+    rest.remove_prefix(end);
+    bool scheme_ok = false;
+    for (std::string_view scheme : {"ldap://", "ldaps://", "ldapi://"}) {
+      scheme_ok = scheme_ok || (uri.size() > scheme.size() - 2 && uri.substr(0, scheme.size()) == scheme);
+    }
+    if (!scheme_ok) return value_error(where, key, quoted(uri) + " is not an ldap://, ldaps:// or ldapi:// URI");
+    // A URI with a DN, attributes or a filter would be silently ignored.
+    if (uri.find('?') != std::string_view::npos || uri.find(',') != std::string_view::npos ||
+        uri.substr(uri.find("://") + 3).find('/') != std::string_view::npos) {
+      return value_error(where, key, quoted(uri) + ": give only scheme, host and port (ldap://host:port)");
+    }
+    uris.emplace_back(uri);
+  }
+  if (uris.empty()) return value_error(where, key, "at least one URI is needed");
+  if (uris.size() > kMaxLdapUris) return value_error(where, key, "at most " + std::to_string(kMaxLdapUris) + " URIs");
+  s.ldap_uri = std::move(uris);
+  return ok_status();
+}
+
+template <std::string Settings::*Field>
+Status set_ldap_dn(Settings& s, std::string_view key, std::optional<std::string_view> v, std::string_view where) {
+  TOTP_TRY_STATUS(require_value(where, key, v));
+  if (trim(*v).empty()) return value_error(where, key, "must not be empty");
+  if (v->find('=') == std::string_view::npos) return value_error(where, key, quoted(*v) + " is not a DN (attr=value,...)");
+  return parse_label(where, key, trim(*v), kMaxLdapText, s.*Field);
+}
+
 constexpr SettingDef kSettings[] = {
     {"state_dir", &set_path<&Settings::state_dir>},
     {"key_file", &set_path<&Settings::key_file>},
@@ -298,6 +351,13 @@ constexpr SettingDef kSettings[] = {
     {"split_code", &set_bool<&Settings::split_code>},
     {"kept_code", &set_bool<&Settings::kept_code>},
     {"prompt", &set_prompt},
+    {"store", &set_store},
+    {"ldap_uri", &set_ldap_uri},
+    {"ldap_base", &set_ldap_dn<&Settings::ldap_base>},
+    {"ldap_bind_dn", &set_ldap_dn<&Settings::ldap_bind_dn>},
+    {"ldap_bind_password_file", &set_path<&Settings::ldap_bind_password_file>},
+    {"ldap_ca_file", &set_path<&Settings::ldap_ca_file>},
+    {"ldap_timeout", &set_int<&Settings::ldap_timeout, 1, 120>},
 };
 
 const SettingDef* find_setting(std::string_view key) {
@@ -311,7 +371,29 @@ const SettingDef* find_setting(std::string_view key) {
 // split_code: one prompt for password+code, the password goes on, the code is kept.
 // kept_code: judges the code split_code kept.
 // Any two of these ask for different flows.
+// store = ldap needs a place and a way in: URIs and base; a bind DN with its
+// password file, or SASL EXTERNAL, which only ldapi:// can carry.
+Status check_store_settings(const Settings& s, std::string_view where) {
+  if (s.store != Settings::StoreKind::ldap) return ok_status();
+  const std::string w(where);
+  if (s.ldap_uri.empty()) return make_error(Errc::invalid_argument, w + ": store = ldap needs ldap_uri");
+  if (s.ldap_base.empty()) return make_error(Errc::invalid_argument, w + ": store = ldap needs ldap_base");
+  if (s.ldap_bind_dn.empty() != s.ldap_bind_password_file.empty()) {
+    return make_error(Errc::invalid_argument, w + ": ldap_bind_dn and ldap_bind_password_file go together");
+  }
+  if (s.ldap_bind_dn.empty()) {
+    for (const auto& uri : s.ldap_uri) {
+      if (uri.substr(0, 8) != "ldapi://") {
+        return make_error(Errc::invalid_argument,
+                          w + ": " + uri + " needs ldap_bind_dn (SASL EXTERNAL, used without a bind DN, only works over ldapi://)");
+      }
+    }
+  }
+  return ok_status();
+}
+
 Status check_combination(const Settings& s, std::string_view where) {
+  TOTP_TRY_STATUS(check_store_settings(s, where));
   const bool flags[] = {s.use_first_pass, s.try_first_pass, s.split_code, s.kept_code};
   const char* names[] = {"use_first_pass", "try_first_pass", "split_code", "kept_code"};
   constexpr int n = 4;
@@ -376,7 +458,8 @@ std::string errno_text(int err) { return std::strerror(err); }
 }  // namespace
 
 bool is_file_only_setting(std::string_view key) {
-  return key == "deny" || key == "unlock_time" || key == "fail_interval";
+  return key == "deny" || key == "unlock_time" || key == "fail_interval" || key == "store" ||
+         key.substr(0, 5) == "ldap_";
 }
 
 Status apply_setting(Settings& s, std::string_view key, std::optional<std::string_view> value,
@@ -451,8 +534,8 @@ Status apply_pam_args(Settings& s, std::span<const std::string_view> args) {
     if (is_file_only_setting(key))
       return make_error(Errc::invalid_argument,
                         std::string(where) + ": " + std::string(key) +
-                            " is file-only: it describes the user's lockout state, which every service and "
-                            "totp-setup must judge alike; set it in pam_totp.conf");
+                            " is file-only: it describes the user's shared state or where it is kept, which "
+                            "every service and totp-setup must agree on; set it in pam_totp.conf");
     TOTP_TRY_STATUS(apply_setting(s, key, value, where));
   }
   return check_combination(s, where);

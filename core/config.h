@@ -52,6 +52,21 @@ struct Settings {
   bool split_code = false;
   bool kept_code = false;
   std::string prompt = kDefaultPrompt;  // printable, <= 128 bytes
+
+  // Where records live (core/store_factory.h). File-only: the module, the
+  // tool and the helper must all use the same store.
+  enum class StoreKind { files, ldap };
+  StoreKind store = StoreKind::files;
+  // store = ldap (core/ldap_store.h): URIs tried in order; records are
+  // uid=<user>,<ldap_base>; a bind DN with its password file, or (no bind
+  // DN) SASL EXTERNAL over ldapi://; the CA for StartTLS / ldaps://; the
+  // seconds one login may spend on directory work in all.
+  std::vector<std::string> ldap_uri;
+  std::string ldap_base;
+  std::string ldap_bind_dn;
+  std::string ldap_bind_password_file;  // absolute path
+  std::string ldap_ca_file;             // absolute path
+  int ldap_timeout = 5;                 // 1..120
 };
 
 // One setting: key and value as text. `where` prefixes messages, e.g.
@@ -76,8 +91,9 @@ Status apply_pam_args(Settings& s, std::span<const std::string_view> args);
 // others. For the module, the PAM args may contain config=PATH.
 Result<Settings> load_settings(std::optional<std::string> config_path, std::span<const std::string_view> pam_args);
 
-// deny, unlock_time, fail_interval: settings of the user's shared state,
-// accepted only in the config file.
+// deny, unlock_time, fail_interval (the user's shared state), store and
+// the ldap_* settings (where that state lives): accepted only in the config
+// file.
 bool is_file_only_setting(std::string_view key);
 
 // Every key apply_setting accepts (docs and tests check the man page lists them).

@@ -121,4 +121,14 @@ Result<MasterKey> create_master_key(const std::string& path) {
   return key;
 }
 
+std::string key_id_hex(const KeyId& id) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (std::uint8_t b : id) {
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
+  }
+  return out;
+}
+
 }  // namespace totp

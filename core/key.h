@@ -31,6 +31,8 @@ Result<MasterKey> load_master_key(const std::string& path, uid_t expected_owner 
 Result<MasterKey> create_master_key(const std::string& path);
 
 KeyId key_id_of(const SecureBytes& key);
+// The key id as 16 lower-case hex digits (messages: "record sealed under key id ...").
+std::string key_id_hex(const KeyId& id);
 
 // Fills with OS CSPRNG bytes (RAND_bytes); crypto_error on failure.
 Status random_bytes(std::span<std::uint8_t> out);

@@ -14,8 +14,12 @@ libtotpcore_la_SOURCES = \
 	core/record.h core/record.cc \
 	core/vault.h core/vault.cc \
 	core/byte_io.h \
-	core/store.h core/store.cc core/store_internal.h core/store_update.cc \
+	core/record_store.h core/store_factory.h core/store_factory.cc \
+	core/store.h core/store.cc core/store_internal.h core/store_update.cc core/store_users.cc \
+	core/sealed_record.h \
+	core/ldap_watchdog.h core/ldap_watchdog.cc core/ldap_connection.h core/ldap_connection.cc \
+	core/ldap_store.h core/ldap_store.cc \
 	core/policy.h core/policy.cc \
 	core/login_decision.h core/login_decision.cc
-libtotpcore_la_CXXFLAGS = $(AM_CXXFLAGS) $(CRYPTO_CFLAGS) $(ARGON2_CFLAGS)
-libtotpcore_la_LIBADD = $(CRYPTO_LIBS) $(ARGON2_LIBS)
+libtotpcore_la_CXXFLAGS = $(AM_CXXFLAGS) $(CRYPTO_CFLAGS) $(ARGON2_CFLAGS) $(LDAP_CFLAGS)
+libtotpcore_la_LIBADD = $(CRYPTO_LIBS) $(ARGON2_LIBS) $(LDAP_LIBS) -lpthread

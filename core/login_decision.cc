@@ -63,15 +63,15 @@ LoginAttempt login_attempt(const Settings& settings, const SecureBytes* answer, 
   return a;
 }
 
-Result<Store::Write> judge_login(std::optional<Record>& rec, const LoginAttempt& attempt,
-                                 const Store::OnRecord& on_record, LoginVerdict& verdict) {
+Result<RecordStore::Write> judge_login(std::optional<Record>& rec, const LoginAttempt& attempt,
+                                 const RecordStore::OnRecord& on_record, LoginVerdict& verdict) {
   verdict = LoginVerdict{};
-  if (!rec || rec->enrolment.state != EnrolmentState::active) return Store::Write::nothing;
+  if (!rec || rec->enrolment.state != EnrolmentState::active) return RecordStore::Write::nothing;
   verdict.recovery_left = rec->enrolment.recovery_hashes.size();
   // The lock may have been set by a racing login since the first read.
   if (is_locked(rec->ledger, attempt.now)) {
     verdict.decision = Decision::locked;
-    return Store::Write::nothing;
+    return RecordStore::Write::nothing;
   }
 
   // Count first: the failure is on record before the answer is looked at.
@@ -85,13 +85,13 @@ Result<Store::Write> judge_login(std::optional<Record>& rec, const LoginAttempt&
   if (!outcome->has_value()) {
     rec->ledger = std::move(counted);
     verdict.now_locked = locks;
-    return Store::Write::ledger_only;
+    return RecordStore::Write::ledger_only;
   }
   // Right: the counted failure is taken back.
   verdict.decision = **outcome;
   record_success(rec->ledger, attempt.now, attempt.rhost);
   verdict.recovery_left = rec->enrolment.recovery_hashes.size();
-  return verdict.decision == Decision::accepted_recovery ? Store::Write::everything : Store::Write::ledger_only;
+  return verdict.decision == Decision::accepted_recovery ? RecordStore::Write::everything : RecordStore::Write::ledger_only;
 }
 
 void log_verdict(const LogContext& ctx, const LoginVerdict& v, bool nullok) {

@@ -1,7 +1,7 @@
 // The decision of one login attempt, under the user's lock, on a freshly
 // read record: locked?, count the attempt, check the answer, record the
 // outcome. Pure but for the `on_record` write it is handed (the store's
-// pessimistic accounting, see Store::update_checked), so that the PAM module
+// pessimistic accounting, see RecordStore::update_checked), so that the PAM module
 // and the setuid helper judge alike.
 #pragma once
 
@@ -14,7 +14,7 @@
 #include "core/policy.h"
 #include "core/record.h"
 #include "core/result.h"
-#include "core/store.h"
+#include "core/record_store.h"
 
 namespace totp {
 
@@ -49,8 +49,8 @@ inline bool is_acceptance(Decision d) { return d == Decision::accepted_totp || d
 // answer takes the failure back (ledger_only for a TOTP code, everything
 // for a used recovery code); a wrong one leaves it (ledger_only with the
 // counted ledger). Not enrolled or locked: nothing is written.
-Result<Store::Write> judge_login(std::optional<Record>& record, const LoginAttempt& attempt,
-                                 const Store::OnRecord& on_record, LoginVerdict& verdict);
+Result<RecordStore::Write> judge_login(std::optional<Record>& record, const LoginAttempt& attempt,
+                                 const RecordStore::OnRecord& on_record, LoginVerdict& verdict);
 
 // The one syslog line of a verdict (plus a debug line when Argon2id ran),
 // the same from the module and from the helper. `nullok` only changes how a

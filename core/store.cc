@@ -7,6 +7,7 @@
 // authenticates is always a complete, earlier-or-current ledger.
 #include "core/store.h"
 #include "core/store_internal.h"
+#include "core/sealed_record.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -175,7 +176,8 @@ Result<Enrolment> open_enrolment(const MasterKey& key, std::string_view user, st
   if (!parsed) return parsed.error();
   layout = *parsed;
   if (layout.key_id != key.id) {
-    return make_error(Errc::unsupported, "state file sealed with an unknown key id (not the current master key)");
+    return make_error(Errc::unsupported, "sealed under key id " + key_id_hex(layout.key_id) +
+                                             ", not this server's master key (key id " + key_id_hex(key.id) + ")");
   }
   auto plain = unseal(key, Aad(layout.header, kEnrolmentLabel, -1, user, {}).span(), layout.enrolment);
   if (!plain) {
@@ -230,17 +232,85 @@ Result<std::vector<std::uint8_t>> encode_state_file(const MasterKey& key, std::s
   return file;
 }
 
-Store::Store(std::string dir, UniqueFd dirfd, MasterKey key, uid_t owner)
+// --- The directory form (core/sealed_record.h): a state file's header and
+// enrolment blob as one value, its slot A as the other. ---
+
+namespace {
+
+// The layout of "enrolment value || ledger value || (empty slot B)", so the
+// directory form goes through the very checks a state file does.
+Result<std::vector<std::uint8_t>> as_state_file(std::span<const std::uint8_t> enrolment_value,
+                                                std::span<const std::uint8_t> ledger_value) {
+  if (ledger_value.size() != kLedgerSlotSize) {
+    return make_error(Errc::tampered, "ledger value has " + std::to_string(ledger_value.size()) + " bytes, not " +
+                                          std::to_string(kLedgerSlotSize));
+  }
+  if (enrolment_value.size() + 2 * kLedgerSlotSize > kMaxStateFileSize) {
+    return make_error(Errc::too_large, "enrolment value too large");
+  }
+  std::vector<std::uint8_t> file(enrolment_value.begin(), enrolment_value.end());
+  file.insert(file.end(), ledger_value.begin(), ledger_value.end());
+  file.resize(file.size() + kLedgerSlotSize, 0);
+  return file;
+}
+
+}  // namespace
+
+Result<SealedRecord> seal_record(const MasterKey& key, std::string_view user, const Record& record,
+                                 std::uint64_t seq) {
+  auto file = encode_state_file(key, user, record, seq);
+  if (!file) return file.error();
+  auto layout = parse_state_layout(*file);
+  if (!layout) return layout.error();
+  SealedRecord out;
+  out.enrolment.assign(file->begin(), file->begin() + static_cast<std::ptrdiff_t>(layout->slot_offset[0]));
+  out.ledger.assign(layout->slots[0].begin(), layout->slots[0].end());
+  return out;
+}
+
+Result<std::vector<std::uint8_t>> seal_ledger_value(const MasterKey& key, std::string_view user,
+                                                    std::span<const std::uint8_t> enrolment_value, std::uint64_t seq,
+                                                    const Ledger& ledger) {
+  TOTP_TRY_STATUS(check_user(user));
+  std::vector<std::uint8_t> blank(kLedgerSlotSize, 0);
+  auto file = as_state_file(enrolment_value, blank);
+  if (!file) return file.error();
+  auto layout = parse_state_layout(*file);
+  if (!layout) return layout.error();
+  return seal_slot(key, layout->header, 0, user, tag_of(layout->enrolment), seq, ledger);
+}
+
+Result<DecodedState> open_sealed_record(const MasterKey& key, std::string_view user,
+                                        std::span<const std::uint8_t> enrolment_value,
+                                        std::span<const std::uint8_t> ledger_value) {
+  auto file = as_state_file(enrolment_value, ledger_value);
+  if (!file) return file.error();
+  StateLayout layout;
+  auto enrolment = open_enrolment(key, user, *file, layout);
+  if (!enrolment) return enrolment.error();
+  auto slot = open_slot(key, layout, 0, user);
+  if (!slot) {
+    return make_error(Errc::tampered, "ledger authentication failed (tampered, or not this enrolment's ledger)");
+  }
+  DecodedState d;
+  d.record.enrolment = std::move(*enrolment);
+  d.record.ledger = std::move(slot->ledger);
+  d.seq = slot->seq;
+  d.current_slot = 0;
+  return d;
+}
+
+FileStore::FileStore(std::string dir, UniqueFd dirfd, MasterKey key, uid_t owner)
     : state_dir_(std::move(dir)), dirfd_(std::move(dirfd)), key_(std::move(key)), owner_(owner) {}
 
-Result<Store> Store::open(const std::string& state_dir, MasterKey key, uid_t owner) {
+Result<FileStore> FileStore::open(const std::string& state_dir, MasterKey key, uid_t owner) {
   if (key.bytes.size() != kMasterKeySize) return make_error(Errc::invalid_argument, "master key has the wrong size");
   auto dir = open_dir_checked(state_dir, Ownership{owner, 077});
   if (!dir) return make_error(dir.error().code, "state directory " + dir.error().message);
-  return Store(state_dir, std::move(*dir), std::move(key), owner);
+  return FileStore(state_dir, std::move(*dir), std::move(key), owner);
 }
 
-Result<std::optional<Record>> Store::load(std::string_view user) const {
+Result<std::optional<Record>> FileStore::load(std::string_view user) const {
   TOTP_TRY_STATUS(check_user(user));
   const std::string name(user);
   std::size_t size = 0;
@@ -257,7 +327,7 @@ Result<std::optional<Record>> Store::load(std::string_view user) const {
   return std::optional<Record>(std::move(decoded->record));
 }
 
-Result<DecodedState> Store::decode_locked_read(std::string_view user, std::span<const std::uint8_t> file) const {
+Result<DecodedState> FileStore::decode_locked_read(std::string_view user, std::span<const std::uint8_t> file) const {
   // Only the newest load is worth remembering, and only once.
   std::optional<LoadMemo> memo = std::exchange(last_load_, std::nullopt);
   const bool unchanged = memo && memo->user == user && memo->bytes.size() == file.size() &&

@@ -28,6 +28,7 @@
 #include "core/fs.h"
 #include "core/key.h"
 #include "core/record.h"
+#include "core/record_store.h"
 #include "core/result.h"
 #include "core/vault.h"
 
@@ -43,12 +44,12 @@ Status validate_user_name(std::string_view user);
 
 struct DecodedState;
 
-class Store {
+class FileStore final : public RecordStore {
  public:
   // Opens state_dir (must exist, be a directory owned by `owner`, mode
   // without group/other bits) and remembers the key. `owner` is 0 in
   // production; tests that run unprivileged pass their own uid.
-  static Result<Store> open(const std::string& state_dir, MasterKey key, uid_t owner = 0);
+  static Result<FileStore> open(const std::string& state_dir, MasterKey key, uid_t owner = 0);
 
   // Reads without locking or writing. nullopt when the user has no file.
   // Every failure to open or authenticate is an error with its reason.
@@ -56,48 +57,35 @@ class Store {
   // the secret) for the next update of the same user: if the file is still
   // byte for byte the same under the lock, its ledger slots need not be
   // authenticated a second time.
-  Result<std::optional<Record>> load(std::string_view user) const;
+  Result<std::optional<Record>> load(std::string_view user) const override;
 
-  // What an update callback asks for.
-  enum class Write { nothing, ledger_only, everything, remove };
-  using Mutator = std::function<Result<Write>(std::optional<Record>& record)>;
-
-  // Locked read-modify-write: takes the user's lock (bounded wait: busy
-  // after kLockWaitMilliseconds), removes a killed writer's leftover temp
-  // file, reads the record (nullopt if none), calls `mutate`, writes what it
-  // asked for (durably: fdatasync / fsync before returning), releases.
-  // `mutate` may create a record (set it and return everything) or return
-  // remove.
-  // `while_flushing`, if set, is called once when the update writes
-  // (ledger_only or everything): for a ledger update after the bytes are
+  // The files store's update (RecordStore::update): takes the user's lock
+  // (bounded wait: busy after kLockWaitMilliseconds), removes a killed
+  // writer's leftover temp file, reads, calls `mutate` once, writes,
+  // releases. For a ledger update `while_flushing` runs after the bytes are
   // handed to the kernel and their write to the disk has started, before
-  // update waits for them to be durable; for a full rewrite after it is
-  // durable. It runs under the user's lock, so it must not wait for a human.
-  // An error after it ran means the write is not known to be durable.
-  Status update(std::string_view user, const Mutator& mutate, const std::function<void()>& while_flushing = {});
-
-  // Pessimistic accounting for anything that checks a code. The mutator gets
-  // `on_record`: called with the ledger that counts this attempt as a
-  // failure, it writes that ledger into the spare slot at once (before the
-  // code is looked at), so a process killed at any later instant -- by a
-  // signal, a resource limit, a closed pipe -- has the failure on record.
-  // The mutator then checks the code and returns what to write as usual: a
-  // right code's ledger_only overwrites the same spare slot (the failure is
-  // taken back), everything/remove replace the file; a wrong code returns
-  // the counted ledger and only the flush remains. Errors after on_record
-  // still flush the counted failure (best effort) before returning.
-  // on_record fails (and nothing may be checked) when there is no record.
-  using OnRecord = std::function<Status(const Ledger& counted)>;
-  using CheckingMutator = std::function<Result<Write>(std::optional<Record>& record, const OnRecord& on_record)>;
+  // fdatasync; for a full rewrite after it is durable. It runs under the
+  // user's lock.
+  //
+  // update_checked: `on_record` pwrites the counted ledger into the spare
+  // slot at once. A right code's ledger_only overwrites the same spare
+  // slot (the failure is taken back), everything/remove replace the file; a
+  // wrong code returns the counted ledger and only the flush remains.
+  // Errors after on_record still flush the counted failure (best effort).
+  using RecordStore::update;
   Status update_checked(std::string_view user, const CheckingMutator& mutate,
-                        const std::function<void()>& while_flushing = {});
+                        const std::function<void()>& while_flushing = {}) override;
+
+  // Names of the state files that are valid user names (not lock or temp files).
+  Result<std::vector<std::string>> users() const override;
+  std::string where() const override { return state_dir_; }
 
   const std::string& state_dir() const noexcept { return state_dir_; }
   // How long update() waits for the user's lock (tests shorten it).
   void set_lock_wait_ms(int ms) noexcept { lock_wait_ms_ = ms; }
 
-  Store(Store&&) noexcept = default;
-  Store& operator=(Store&&) noexcept = default;
+  FileStore(FileStore&&) noexcept = default;
+  FileStore& operator=(FileStore&&) noexcept = default;
 
  private:
   // What the last load() read (ciphertext and non-secret ledger only).
@@ -109,7 +97,7 @@ class Store {
     Ledger ledger;
   };
 
-  Store(std::string dir, UniqueFd dirfd, MasterKey key, uid_t owner);
+  FileStore(std::string dir, UniqueFd dirfd, MasterKey key, uid_t owner);
   // decode_state_file for the bytes read under the lock, reusing the last
   // load's ledger when the bytes are unchanged.
   Result<DecodedState> decode_locked_read(std::string_view user, std::span<const std::uint8_t> file) const;
@@ -122,7 +110,7 @@ class Store {
   mutable std::optional<LoadMemo> last_load_;
 };
 
-// --- The file format as pure functions (Store uses them; tests and the
+// --- The file format as pure functions (FileStore uses them; tests and the
 // fuzzer drive them directly). ---
 constexpr std::size_t kStateHeaderSize = 24;
 constexpr std::uint16_t kStateFormatVersion = 1;

@@ -42,12 +42,7 @@ Result<UniqueFd> open_lock_file(int dirfd, const std::string& dir, const std::st
 
 }  // namespace
 
-Status Store::update(std::string_view user, const Mutator& mutate, const std::function<void()>& while_flushing) {
-  return update_checked(
-      user, [&](std::optional<Record>& record, const OnRecord&) { return mutate(record); }, while_flushing);
-}
-
-Status Store::update_checked(std::string_view user, const CheckingMutator& mutate,
+Status FileStore::update_checked(std::string_view user, const CheckingMutator& mutate,
                              const std::function<void()>& while_flushing) {
   TOTP_TRY_STATUS(validate_user_name(user));
   const std::string name(user);

@@ -28,7 +28,7 @@
 #include "core/log.h"
 #include "core/login_decision.h"
 #include "core/policy.h"
-#include "core/store.h"
+#include "core/store_factory.h"
 #include "pam_module/answer.h"
 #include "pam_module/conversation.h"
 #include "pam_module/helper_client.h"
@@ -113,7 +113,7 @@ class Login {
 
     // Read without the lock: nothing is decided on this copy but whether to
     // ask at all.
-    auto record = store->load(user_);
+    auto record = (*store)->load(user_);
     if (!record) return refuse(LOG_ERR, state_error_reason(record.error()));
     if (!record->has_value()) return not_enrolled("not enrolled");
     if ((*record)->enrolment.state != EnrolmentState::active) return not_enrolled("enrolment pending");
@@ -123,7 +123,7 @@ class Login {
 
     auto answer = obtain_answer(digits);
     if (!answer) return refuse(LOG_NOTICE, answer.error().message);
-    return judge(*store, *answer);
+    return judge(**store, *answer);
   }
 
  private:
@@ -165,11 +165,9 @@ class Login {
     return conclude(*verdict);
   }
 
-  Result<Store> open_store() {
-    auto key = load_master_key(settings_.key_file);
-    if (!key) return make_error(key.error().code, "key file unusable: " + key.error().message);
-    auto store = Store::open(settings_.state_dir, std::move(key.value()));
-    if (!store) return make_error(store.error().code, "state directory unusable: " + store.error().message);
+  Result<std::unique_ptr<RecordStore>> open_store() {
+    auto store = open_record_store(settings_);
+    if (!store) return make_error(store.error().code, "store unusable: " + store.error().message);
     return store;
   }
 
@@ -210,7 +208,7 @@ class Login {
     if (!name || name->empty()) return std::nullopt;
     auto store = open_store();
     if (!store) return std::nullopt;
-    auto record = store->load(*name);
+    auto record = (*store)->load(*name);
     if (!record || !record->has_value() || (*record)->enrolment.state != EnrolmentState::active) return std::nullopt;
     return (*record)->enrolment.otp.digits;
   }
@@ -246,7 +244,7 @@ class Login {
   }
 
   // The locked read-modify-write: counts, decides, records.
-  int judge(Store& store, const Answer& answer) {
+  int judge(RecordStore& store, const Answer& answer) {
     LoginVerdict verdict;
     bool logged = false;
     // `now` after the human answered.
@@ -254,7 +252,7 @@ class Login {
                                                std::time(nullptr), ctx_.rhost);
     auto written = store.update_checked(
         user_,
-        [&](std::optional<Record>& rec, const Store::OnRecord& on_record) {
+        [&](std::optional<Record>& rec, const RecordStore::OnRecord& on_record) {
           return judge_login(rec, attempt, on_record, verdict);
         },
         [&] {

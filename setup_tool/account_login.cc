@@ -12,7 +12,7 @@
 namespace totp::setup {
 
 Result<AccountService::LoginState> AccountService::login_state() const {
-  auto loaded = store_.load(user_);
+  auto loaded = store_->load(user_);
   if (!loaded) return loaded.error();
   LoginState s;
   const std::optional<Record>& r = *loaded;
@@ -26,7 +26,7 @@ Result<AccountService::LoginState> AccountService::login_state() const {
 Result<LoginVerdict> AccountService::login(const SecureBytes* answer, std::string_view rhost) {
   const LoginAttempt attempt = login_attempt(settings_, answer, now(), rhost);
   LoginVerdict verdict;
-  Status st = store_.update_checked(user_, [&](std::optional<Record>& rec, const Store::OnRecord& on_record) {
+  Status st = store_->update_checked(user_, [&](std::optional<Record>& rec, const RecordStore::OnRecord& on_record) {
     return judge_login(rec, attempt, on_record, verdict);
   });
   if (!st) return st.error();

@@ -68,7 +68,7 @@ Result<RecoverySet> make_recovery_set() {
   return set;
 }
 
-AccountService::AccountService(Settings settings, Store store, std::string user, Caller caller, Clock clock)
+AccountService::AccountService(Settings settings, std::unique_ptr<RecordStore> store, std::string user, Caller caller, Clock clock)
     : settings_(std::move(settings)),
       store_(std::move(store)),
       user_(std::move(user)),
@@ -76,7 +76,7 @@ AccountService::AccountService(Settings settings, Store store, std::string user,
       clock_(std::move(clock)) {}
 
 Result<StatusReport> AccountService::status() const {
-  auto loaded = store_.load(user_);
+  auto loaded = store_->load(user_);
   if (!loaded) return loaded.error();
   StatusReport s;
   s.user = user_;
@@ -97,20 +97,20 @@ Result<StatusReport> AccountService::status() const {
 Status AccountService::with_proof(const SecureBytes* proof, const Action& action) {
   std::optional<Error> refusal;
   const std::int64_t t = now();
-  auto mutate = [&](std::optional<Record>& rec, const Store::OnRecord& on_record) -> Result<Store::Write> {
+  auto mutate = [&](std::optional<Record>& rec, const RecordStore::OnRecord& on_record) -> Result<RecordStore::Write> {
     if (!is_active(rec)) {
       refusal = make_error(Errc::not_found, user_ + " is not enrolled");
-      return Store::Write::nothing;
+      return RecordStore::Write::nothing;
     }
     if (caller_ == Caller::root) return action(*rec);
     Ledger& ledger = rec->ledger;
     if (is_locked(ledger, settings_, t)) {
       refusal = locked_error(ledger);
-      return Store::Write::nothing;
+      return RecordStore::Write::nothing;
     }
     if (proof == nullptr || proof->empty()) {
       refusal = make_error(Errc::invalid_argument, "a current code from your authenticator app is needed");
-      return Store::Write::nothing;
+      return RecordStore::Write::nothing;
     }
     // Count first: the failure is on record before the proof is looked at,
     // so whatever the caller does to this process from now on (limits,
@@ -118,10 +118,10 @@ Status AccountService::with_proof(const SecureBytes* proof, const Action& action
     Ledger counted = ledger;
     record_failure(counted, settings_, t);
     TOTP_TRY_STATUS(on_record(counted));
-    const auto wrong = [&](Error why) -> Result<Store::Write> {
+    const auto wrong = [&](Error why) -> Result<RecordStore::Write> {
       ledger = std::move(counted);
       refusal = std::move(why);
-      return Store::Write::ledger_only;
+      return RecordStore::Write::ledger_only;
     };
     if (looks_like_recovery_code(proof->view())) {
       auto norm = normalize_recovery_code(proof->view());
@@ -135,7 +135,7 @@ Status AccountService::with_proof(const SecureBytes* proof, const Action& action
       auto w = action(*rec);
       if (!w) return w;
       // The used recovery code must be gone even if the action wrote less.
-      if (*w == Store::Write::nothing || *w == Store::Write::ledger_only) return Store::Write::everything;
+      if (*w == RecordStore::Write::nothing || *w == RecordStore::Write::ledger_only) return RecordStore::Write::everything;
       return w;
     }
     auto candidate = normalize_totp_input(proof->view());
@@ -154,12 +154,12 @@ Status AccountService::with_proof(const SecureBytes* proof, const Action& action
     record_success(ledger);
     auto w = action(*rec);
     if (!w) return w;
-    if (*w == Store::Write::nothing) return Store::Write::ledger_only;
+    if (*w == RecordStore::Write::nothing) return RecordStore::Write::ledger_only;
     return w;
   };
   Status st = [&] {
     SignalBlock block;
-    return store_.update_checked(user_, mutate);
+    return store_->update_checked(user_, mutate);
   }();
   if (!st) return st;
   if (refusal) return *refusal;
@@ -168,7 +168,7 @@ Status AccountService::with_proof(const SecureBytes* proof, const Action& action
 
 Result<Offer> AccountService::make_offer(const SecureBytes* proof, bool force) {
   if (force && caller_ != Caller::root) return make_error(Errc::permission, "--force is for root only");
-  auto loaded = store_.load(user_);
+  auto loaded = store_->load(user_);
   if (!loaded) return loaded.error();
   Draft d;
   d.otp = settings_.otp;
@@ -183,10 +183,10 @@ Result<Offer> AccountService::make_offer(const SecureBytes* proof, bool force) {
       // enrolment that proof was for, so activation replaces only that one.
       std::int64_t created = 0;
       SecureBytes secret;
-      Status st = with_proof(proof, [&](Record& r) -> Result<Store::Write> {
+      Status st = with_proof(proof, [&](Record& r) -> Result<RecordStore::Write> {
         created = r.enrolment.created;
         secret = r.enrolment.secret.clone();
-        return Store::Write::nothing;
+        return RecordStore::Write::nothing;
       });
       if (!st) return st.error();
       d.replaced_created = created;
@@ -224,7 +224,7 @@ Result<Issued> AccountService::activate(std::optional<std::uint64_t> used_step) 
   std::optional<Error> refusal;
   const std::int64_t t = now();
   Draft& d = *draft_;
-  auto mutate = [&](std::optional<Record>& rec) -> Result<Store::Write> {
+  auto mutate = [&](std::optional<Record>& rec) -> Result<RecordStore::Write> {
     const bool active = is_active(rec);
     if (caller_ == Caller::self) {
       if (d.replacing) {
@@ -232,15 +232,15 @@ Result<Issued> AccountService::activate(std::optional<std::uint64_t> used_step) 
                           constant_time_equal(rec->enrolment.secret.span(), d.replaced_secret.span());
         if (!same) {
           refusal = make_error(Errc::busy, "the enrolment changed meanwhile; start again");
-          return Store::Write::nothing;
+          return RecordStore::Write::nothing;
         }
       } else if (active) {
         refusal = make_error(Errc::busy, "an enrolment was made meanwhile; start again");
-        return Store::Write::nothing;
+        return RecordStore::Write::nothing;
       }
     } else if (active && !d.replacing) {
       refusal = make_error(Errc::busy, user_ + " was enrolled meanwhile: use --force to replace");
-      return Store::Write::nothing;
+      return RecordStore::Write::nothing;
     }
     Record fresh;
     fresh.enrolment.secret = d.secret.clone();
@@ -256,11 +256,11 @@ Result<Issued> AccountService::activate(std::optional<std::uint64_t> used_step) 
       fresh.ledger.last_login_rhost = rec->ledger.last_login_rhost;
     }
     rec = std::move(fresh);
-    return Store::Write::everything;
+    return RecordStore::Write::everything;
   };
   Status st = [&] {
     SignalBlock block;
-    return store_.update(user_, mutate);
+    return store_->update(user_, mutate);
   }();
   draft_.reset();
   if (!st) return st.error();
@@ -314,10 +314,10 @@ Result<std::pair<Offer, Issued>> AccountService::enrol_now(const SecureBytes* pr
 Result<Issued> AccountService::regenerate_recovery_codes(const SecureBytes* proof) {
   auto set = make_recovery_set();
   if (!set) return set.error();
-  Status st = with_proof(proof, [&](Record& r) -> Result<Store::Write> {
+  Status st = with_proof(proof, [&](Record& r) -> Result<RecordStore::Write> {
     r.enrolment.recovery_salt = set->salt;
     r.enrolment.recovery_hashes = set->hashes;
-    return Store::Write::everything;
+    return RecordStore::Write::everything;
   });
   if (!st) return st.error();
   Issued issued;
@@ -326,7 +326,7 @@ Result<Issued> AccountService::regenerate_recovery_codes(const SecureBytes* proo
 }
 
 Status AccountService::remove(const SecureBytes* proof) {
-  return with_proof(proof, [](Record&) -> Result<Store::Write> { return Store::Write::remove; });
+  return with_proof(proof, [](Record&) -> Result<RecordStore::Write> { return RecordStore::Write::remove; });
 }
 
 Status AccountService::unlock() {
@@ -334,11 +334,11 @@ Status AccountService::unlock() {
   bool found = false;
   Status st = [&] {
     SignalBlock block;
-    return store_.update(user_, [&](std::optional<Record>& rec) -> Result<Store::Write> {
-      if (!rec) return Store::Write::nothing;
+    return store_->update(user_, [&](std::optional<Record>& rec) -> Result<RecordStore::Write> {
+      if (!rec) return RecordStore::Write::nothing;
       found = true;
       clear_lockout(rec->ledger);
-      return Store::Write::ledger_only;
+      return RecordStore::Write::ledger_only;
     });
   }();
   if (!st) return st;

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <ctime>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,6 +29,7 @@
 #include "core/record.h"
 #include "core/result.h"
 #include "core/secure_bytes.h"
+#include "core/record_store.h"
 #include "core/store.h"
 
 namespace totp::setup {
@@ -76,7 +78,7 @@ constexpr int kConfirmTries = 3;
 class AccountService {
  public:
   using Clock = std::function<std::int64_t()>;
-  AccountService(Settings settings, Store store, std::string user, Caller caller, Clock clock = {});
+  AccountService(Settings settings, std::unique_ptr<RecordStore> store, std::string user, Caller caller, Clock clock = {});
 
   const std::string& user() const noexcept { return user_; }
   const Settings& settings() const noexcept { return settings_; }
@@ -124,14 +126,14 @@ class AccountService {
   };
   // Runs `action` on the record after the caller proved possession of the
   // second factor (or is root). `action` returns what to write.
-  using Action = std::function<Result<Store::Write>(Record& record)>;
+  using Action = std::function<Result<RecordStore::Write>(Record& record)>;
   Status with_proof(const SecureBytes* proof, const Action& action);
   Result<Offer> make_offer(const SecureBytes* proof, bool force);
   Result<Issued> activate(std::optional<std::uint64_t> used_step);
   std::int64_t now() const { return clock_ ? clock_() : static_cast<std::int64_t>(::time(nullptr)); }
 
   Settings settings_;
-  Store store_;
+  std::unique_ptr<RecordStore> store_;
   std::string user_;
   Caller caller_;
   Clock clock_;

@@ -11,7 +11,7 @@
 
 #include "core/fs.h"
 #include "core/key.h"
-#include "core/store.h"
+#include "core/store_factory.h"
 #include "setup_tool/protocol.h"
 
 namespace totp::setup {
@@ -200,7 +200,7 @@ struct SpawnActions {
 Result<std::unique_ptr<Backend>> make_local_backend(Settings settings, std::string user) {
   auto key = load_master_key(settings.key_file);
   if (!key) return Error{key.error().code, key.error().message + " (run 'totp-setup init' first?)"};
-  auto store = Store::open(settings.state_dir, std::move(*key));
+  auto store = open_record_store(settings, std::move(*key));
   if (!store) return store.error();
   AccountService svc(std::move(settings), std::move(*store), std::move(user), Caller::root);
   return std::unique_ptr<Backend>(std::make_unique<LocalBackend>(std::move(svc)));

@@ -29,7 +29,7 @@
 #include "core/config.h"
 #include "core/key.h"
 #include "core/log.h"
-#include "core/store.h"
+#include "core/store_factory.h"
 #include "setup_tool/account_service.h"
 #include "setup_tool/helper_login.h"
 #include "setup_tool/protocol.h"
@@ -314,7 +314,7 @@ int run(int argc) {
     setup_error = settings.error();
   } else if (auto key = load_master_key(settings->key_file); !key) {
     setup_error = key.error();
-  } else if (auto store = Store::open(settings->state_dir, std::move(*key)); !store) {
+  } else if (auto store = open_record_store(*settings, std::move(*key)); !store) {
     setup_error = store.error();
   } else {
     service.emplace(std::move(*settings), std::move(*store), user, Caller::self);

@@ -28,10 +28,10 @@ namespace {
   std::exit(1);
 }
 
-totp::Store open_store(const std::string& dir) {
+totp::FileStore open_store(const std::string& dir) {
   auto key = totp::load_master_key(dir + "/key");
   if (!key) die("key: " + key.error().message);
-  auto store = totp::Store::open(dir + "/state", std::move(key.value()));
+  auto store = totp::FileStore::open(dir + "/state", std::move(key.value()));
   if (!store) die("state: " + store.error().message);
   return std::move(store.value());
 }
@@ -80,10 +80,10 @@ int enrol(const std::string& dir, const std::string& user, const std::string& se
     e.recovery_hashes.push_back(*hash);
     codes.emplace_back(code.view());
   }
-  totp::Store store = open_store(dir);
-  auto st = store.update(user, [&](std::optional<totp::Record>& rec) -> totp::Result<totp::Store::Write> {
+  totp::FileStore store = open_store(dir);
+  auto st = store.update(user, [&](std::optional<totp::Record>& rec) -> totp::Result<totp::FileStore::Write> {
     rec = totp::Record{std::move(e), totp::Ledger{}};
-    return totp::Store::Write::everything;
+    return totp::FileStore::Write::everything;
   });
   if (!st) die("write: " + st.error().message);
   for (const auto& c : codes) std::printf("%s\n", c.c_str());
@@ -91,7 +91,7 @@ int enrol(const std::string& dir, const std::string& user, const std::string& se
 }
 
 int show(const std::string& dir, const std::string& user) {
-  totp::Store store = open_store(dir);
+  totp::FileStore store = open_store(dir);
   auto rec = store.load(user);
   if (!rec) die(std::string(totp::errc_name(rec.error().code)) + ": " + rec.error().message);
   if (!rec->has_value()) {

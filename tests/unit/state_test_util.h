@@ -171,9 +171,9 @@ struct StoreFixture {
   StoreFixture() {
     if (::mkdir(dir.c_str(), 0700) != 0) fail_msg("mkdir");
   }
-  totp::Store store() {
-    auto s = totp::Store::open(dir, clone_key(key), ::geteuid());
-    expect_ok(s, "Store::open");
+  totp::FileStore store() {
+    auto s = totp::FileStore::open(dir, clone_key(key), ::geteuid());
+    expect_ok(s, "FileStore::open");
     return std::move(*s);
   }
   std::string file(const std::string& user) const { return dir + "/" + user; }

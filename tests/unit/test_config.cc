@@ -120,7 +120,9 @@ void test_defaults(void**) {
 void test_known_names(void**) {
   const std::vector<std::string> want = {"state_dir", "key_file", "window", "digits", "period", "algorithm",
                                          "issuer", "nullok", "debug", "deny", "unlock_time", "fail_interval",
-                                         "use_first_pass", "try_first_pass", "split_code", "kept_code", "prompt"};
+                                         "use_first_pass", "try_first_pass", "split_code", "kept_code", "prompt",
+                                         "store", "ldap_uri", "ldap_base", "ldap_bind_dn",
+                                         "ldap_bind_password_file", "ldap_ca_file", "ldap_timeout"};
   const auto names = totp::known_setting_names();
   assert_int_equal(names.size(), want.size());
   for (const auto& w : want) {
@@ -134,7 +136,10 @@ void test_known_names(void**) {
       {"period", "60"}, {"algorithm", "sha256"}, {"issuer", "Corp"}, {"nullok", "yes"},
       {"debug", "on"}, {"deny", "3"}, {"unlock_time", "0"}, {"fail_interval", "60"},
       {"use_first_pass", "1"}, {"try_first_pass", "0"}, {"split_code", "no"}, {"kept_code", "0"},
-      {"prompt", "Code: "}};
+      {"prompt", "Code: "}, {"store", "ldap"}, {"ldap_uri", "ldap://dir1.example.com ldaps://dir2.example.com:636"},
+      {"ldap_base", "ou=totp,dc=example,dc=com"}, {"ldap_bind_dn", "cn=pam_totp,ou=services,dc=example,dc=com"},
+      {"ldap_bind_password_file", "/etc/security/pam_totp.ldap"}, {"ldap_ca_file", "/etc/ssl/dir-ca.pem"},
+      {"ldap_timeout", "7"}};
   assert_int_equal(sample.size(), want.size());
   std::string file;
   std::vector<std::string> arg_store;
@@ -173,6 +178,16 @@ void test_known_names(void**) {
     assert_false(s->split_code);
     assert_false(s->kept_code);
     assert_string_equal(s->prompt.c_str(), "Code: ");
+    if (s == &a) {  // the store settings are file-only: only `a` has them
+      assert_true(s->store == Settings::StoreKind::ldap);
+      assert_int_equal(s->ldap_uri.size(), 2);
+      assert_string_equal(s->ldap_uri[1].c_str(), "ldaps://dir2.example.com:636");
+      assert_string_equal(s->ldap_base.c_str(), "ou=totp,dc=example,dc=com");
+      assert_string_equal(s->ldap_bind_dn.c_str(), "cn=pam_totp,ou=services,dc=example,dc=com");
+      assert_string_equal(s->ldap_bind_password_file.c_str(), "/etc/security/pam_totp.ldap");
+      assert_string_equal(s->ldap_ca_file.c_str(), "/etc/ssl/dir-ca.pem");
+      assert_int_equal(s->ldap_timeout, 7);
+    }
   }
 }
 

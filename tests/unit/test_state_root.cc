@@ -20,7 +20,7 @@ using namespace totp;
 using state_test::expect_error;
 using state_test::expect_ok;
 using state_test::TempDir;
-using Write = Store::Write;
+using Write = FileStore::Write;
 
 namespace {
 
@@ -61,7 +61,7 @@ void test_store_owner(void**) {
   const std::string dir = t / "state";
   assert_int_equal(::mkdir(dir.c_str(), 0700), 0);
   const MasterKey key = state_test::random_key();
-  auto s = Store::open(dir, state_test::clone_key(key), 0);
+  auto s = FileStore::open(dir, state_test::clone_key(key), 0);
   expect_ok(s);
   const Record r = state_test::sample_record();
   expect_ok(s->update("alice", [&r](std::optional<Record>& rec) -> Result<Write> {
@@ -84,7 +84,7 @@ void test_store_owner(void**) {
   expect_error(s->update("erin", bump), Errc::permission, "lock", "chowned lock");
   // The state directory owned by someone else: refused.
   assert_int_equal(::chown(dir.c_str(), kOtherUid, 0), 0);
-  expect_error(Store::open(dir, state_test::clone_key(key), 0), Errc::permission, "owner", "chowned dir");
+  expect_error(FileStore::open(dir, state_test::clone_key(key), 0), Errc::permission, "owner", "chowned dir");
 }
 
 void test_initialize_owner(void**) {

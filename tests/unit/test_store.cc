@@ -1,4 +1,4 @@
-// Store: user names, round trips through the file, update semantics (ledger
+// FileStore: user names, round trips through the file, update semantics (ledger
 // slots written in place, everything replaced, remove), the fail-closed
 // matrix (every bit of every region, every truncation, swapped files, wrong
 // key, symlinks, owners, modes, type, size) and initialize().
@@ -20,21 +20,21 @@ using namespace totp;
 using state_test::expect_error;
 using state_test::expect_ok;
 using state_test::TempDir;
-using Write = Store::Write;
+using Write = FileStore::Write;
 using Bytes = std::vector<std::uint8_t>;
 
 namespace {
 
 using Fixture = state_test::StoreFixture;
 
-Store::Mutator put(const Record& r, Write w = Write::everything) {
+FileStore::Mutator put(const Record& r, Write w = Write::everything) {
   return [&r, w](std::optional<Record>& rec) -> Result<Write> {
     rec = clone_record(r);
     return w;
   };
 }
 
-Store::Mutator set_fail_count(std::uint32_t n, Write w = Write::ledger_only) {
+FileStore::Mutator set_fail_count(std::uint32_t n, Write w = Write::ledger_only) {
   return [n, w](std::optional<Record>& rec) -> Result<Write> {
     if (!rec) return make_error(Errc::not_found, "no record");
     rec->ledger.fail_count = n;
@@ -42,7 +42,7 @@ Store::Mutator set_fail_count(std::uint32_t n, Write w = Write::ledger_only) {
   };
 }
 
-Record load_ok(const Store& s, const std::string& user) {
+Record load_ok(const FileStore& s, const std::string& user) {
   auto r = s.load(user);
   expect_ok(r, "load");
   if (!r->has_value()) fail_msg("no record for %s", user.c_str());
@@ -75,7 +75,7 @@ void test_validate_user_name(void**) {
   expect_error(validate_user_name(std::string("a\0b", 3)), Errc::invalid_argument, "character", "NUL");
   // The store validates before touching a path.
   Fixture f;
-  Store s = f.store();
+  FileStore s = f.store();
   expect_error(s.load("../etc"), Errc::invalid_argument, "starts with", "load ../");
   expect_error(s.load("a/b"), Errc::invalid_argument, "character", "load a/b");
   expect_error(s.update("..", set_fail_count(1)), Errc::invalid_argument, "starts with", "update ..");
@@ -84,26 +84,26 @@ void test_validate_user_name(void**) {
 void test_open_refusals(void**) {
   Fixture f;
   const uid_t me = ::geteuid();
-  expect_error(Store::open(f.t / "missing", state_test::clone_key(f.key), me), Errc::not_found, "does not exist", "missing");
+  expect_error(FileStore::open(f.t / "missing", state_test::clone_key(f.key), me), Errc::not_found, "does not exist", "missing");
   assert_int_equal(::symlink(f.dir.c_str(), (f.t / "link").c_str()), 0);
-  expect_error(Store::open(f.t / "link", state_test::clone_key(f.key), me), Errc::permission, "symbolic link", "symlinked dir");
+  expect_error(FileStore::open(f.t / "link", state_test::clone_key(f.key), me), Errc::permission, "symbolic link", "symlinked dir");
   state_test::write_file(f.t / "plain", {1});
-  expect_error(Store::open(f.t / "plain", state_test::clone_key(f.key), me), Errc::permission, "not a directory", "file");
+  expect_error(FileStore::open(f.t / "plain", state_test::clone_key(f.key), me), Errc::permission, "not a directory", "file");
   for (mode_t m : {0750, 0705, 0770, 0755, 0711, 0701}) {
     assert_int_equal(::chmod(f.dir.c_str(), m), 0);
-    expect_error(Store::open(f.dir, state_test::clone_key(f.key), me), Errc::permission, "mode", "dir mode");
+    expect_error(FileStore::open(f.dir, state_test::clone_key(f.key), me), Errc::permission, "mode", "dir mode");
   }
   assert_int_equal(::chmod(f.dir.c_str(), 0700), 0);
-  expect_error(Store::open(f.dir, state_test::clone_key(f.key), me + 1), Errc::permission, "owner", "dir owner");
+  expect_error(FileStore::open(f.dir, state_test::clone_key(f.key), me + 1), Errc::permission, "owner", "dir owner");
   MasterKey short_key;
   short_key.bytes = SecureBytes(31);
-  expect_error(Store::open(f.dir, std::move(short_key), me), Errc::invalid_argument, "wrong size", "short key");
-  expect_ok(Store::open(f.dir, state_test::clone_key(f.key), me), "good");
+  expect_error(FileStore::open(f.dir, std::move(short_key), me), Errc::invalid_argument, "wrong size", "short key");
+  expect_ok(FileStore::open(f.dir, state_test::clone_key(f.key), me), "good");
 }
 
 void test_round_trips_through_store(void**) {
   Fixture f;
-  Store s = f.store();
+  FileStore s = f.store();
   auto none = s.load("alice");
   expect_ok(none);
   assert_false(none->has_value());
@@ -139,8 +139,8 @@ void test_round_trips_through_store(void**) {
 // is on disk under the lock whenever that differs from what load saw.
 void test_update_after_load_uses_what_is_on_disk(void**) {
   Fixture f;
-  Store s = f.store();
-  Store other = f.store();
+  FileStore s = f.store();
+  FileStore other = f.store();
   const Record r = state_test::sample_record();
   expect_ok(s.update("alice", put(r)), "create");
   expect_ok(s.update("alice", set_fail_count(1)), "fail 1");
@@ -197,8 +197,8 @@ void test_update_after_load_uses_what_is_on_disk(void**) {
 // before update returns; never when nothing is written.
 void test_while_flushing(void**) {
   Fixture f;
-  Store s = f.store();
-  Store reader = f.store();
+  FileStore s = f.store();
+  FileStore reader = f.store();
   const Record r = state_test::sample_record();
   int calls = 0;
   auto count = [&] { ++calls; };
@@ -222,7 +222,7 @@ void test_while_flushing(void**) {
 
 void test_update_semantics(void**) {
   Fixture f;
-  Store s = f.store();
+  FileStore s = f.store();
   const Record r = state_test::sample_record();
   // The mutator sees nullopt for a new user.
   bool saw_none = false;
@@ -334,7 +334,7 @@ void test_update_semantics(void**) {
 // ledger. Both slots: refused.
 void test_every_bit_flip(void**) {
   Fixture f;
-  Store s = f.store();
+  FileStore s = f.store();
   Record r = state_test::sample_record();
   r.ledger.fail_count = 1;
   expect_ok(s.update("alice", put(r)));
@@ -397,7 +397,7 @@ void test_every_bit_flip(void**) {
 
 void test_every_truncation_and_size(void**) {
   Fixture f;
-  Store s = f.store();
+  FileStore s = f.store();
   expect_ok(s.update("alice", put(state_test::sample_record())));
   const Bytes good = state_test::read_file(f.file("alice"));
   for (std::size_t len = 0; len < good.size(); ++len) {
@@ -431,7 +431,7 @@ void test_every_truncation_and_size(void**) {
 
 void test_swapped_and_spliced_files(void**) {
   Fixture f;
-  Store s = f.store();
+  FileStore s = f.store();
   expect_ok(s.update("alice", put(state_test::sample_record(1))));
   expect_ok(s.update("bob", put(state_test::sample_record(2))));
   const Bytes alice = state_test::read_file(f.file("alice"));
@@ -469,17 +469,17 @@ void test_swapped_and_spliced_files(void**) {
 void test_wrong_and_missing_key(void**) {
   Fixture f;
   {
-    Store s = f.store();
+    FileStore s = f.store();
     expect_ok(s.update("alice", put(state_test::sample_record())));
   }
-  auto other = Store::open(f.dir, state_test::random_key(), ::geteuid());
+  auto other = FileStore::open(f.dir, state_test::random_key(), ::geteuid());
   expect_ok(other);
   expect_error(other->load("alice"), Errc::unsupported, "key id", "other key");
   expect_error(other->update("alice", set_fail_count(1)), Errc::unsupported, "key id", "update other key");
   // Another key that claims the same id (as a forged header would): GCM refuses.
   MasterKey forged = state_test::random_key();
   forged.id = f.key.id;
-  auto liar = Store::open(f.dir, std::move(forged), ::geteuid());
+  auto liar = FileStore::open(f.dir, std::move(forged), ::geteuid());
   expect_ok(liar);
   expect_error(liar->load("alice"), Errc::tampered, "authentication", "same id, other key");
   // Missing key file: refused before any store exists.
@@ -488,7 +488,7 @@ void test_wrong_and_missing_key(void**) {
 
 void test_file_type_owner_mode(void**) {
   Fixture f;
-  Store s = f.store();
+  FileStore s = f.store();
   const Record r = state_test::sample_record();
   expect_ok(s.update("alice", put(r)));
   const Bytes good = state_test::read_file(f.file("alice"));
@@ -529,9 +529,9 @@ void test_file_type_owner_mode(void**) {
   expect_error(s.update("dave", put(r)), Errc::permission, "lock", "lock mode");
 
   // State dir loosened after the store was opened: new opens of files keep
-  // working through the fd, but a fresh Store refuses.
+  // working through the fd, but a fresh FileStore refuses.
   assert_int_equal(::chmod(f.dir.c_str(), 0755), 0);
-  expect_error(Store::open(f.dir, state_test::clone_key(f.key), ::geteuid()), Errc::permission, "mode", "loose dir");
+  expect_error(FileStore::open(f.dir, state_test::clone_key(f.key), ::geteuid()), Errc::permission, "mode", "loose dir");
   assert_int_equal(::chmod(f.dir.c_str(), 0700), 0);
 }
 
@@ -568,7 +568,7 @@ void test_initialize(void**) {
   // The created pair works together.
   auto k = load_master_key(key, ::geteuid());
   expect_ok(k);
-  auto s = Store::open(dir, std::move(*k), ::geteuid());
+  auto s = FileStore::open(dir, std::move(*k), ::geteuid());
   expect_ok(s);
   expect_ok(s->update("alice", put(state_test::sample_record())));
 

@@ -25,7 +25,7 @@
 using namespace totp;
 using state_test::expect_error;
 using state_test::expect_ok;
-using Write = Store::Write;
+using Write = FileStore::Write;
 using Bytes = std::vector<std::uint8_t>;
 
 namespace {
@@ -39,7 +39,7 @@ Record fresh_record() {
   return r;
 }
 
-void seed(Store& s, const Record& r) {
+void seed(FileStore& s, const Record& r) {
   expect_ok(s.update("alice", [&](std::optional<Record>& rec) -> Result<Write> {
     rec = clone_record(r);
     return Write::everything;
@@ -54,7 +54,7 @@ Ledger counted_of(const Ledger& l) {
 }
 
 std::uint32_t fail_count_on_disk(Fixture& f) {
-  Store other = f.store();
+  FileStore other = f.store();
   auto r = other.load("alice");
   expect_ok(r, "load");
   if (!r->has_value()) fail_msg("no record");
@@ -63,10 +63,10 @@ std::uint32_t fail_count_on_disk(Fixture& f) {
 
 void test_counted_before_the_check(void**) {
   Fixture f;
-  Store s = f.store();
+  FileStore s = f.store();
   seed(s, fresh_record());
   std::uint32_t seen_during_check = 99;
-  expect_ok(s.update_checked("alice", [&](std::optional<Record>& rec, const Store::OnRecord& on_record) -> Result<Write> {
+  expect_ok(s.update_checked("alice", [&](std::optional<Record>& rec, const FileStore::OnRecord& on_record) -> Result<Write> {
     expect_ok(on_record(counted_of(rec->ledger)), "on_record");
     // What another process (or a power-cut-free restart) reads now.
     seen_during_check = fail_count_on_disk(f);
@@ -85,11 +85,11 @@ void test_counted_before_the_check(void**) {
 void test_killed_after_on_record_is_counted(void**) {
   for (int how = 0; how < 3; ++how) {
     Fixture f;
-    Store s = f.store();
+    FileStore s = f.store();
     seed(s, fresh_record());
     const pid_t pid = ::fork();
     if (pid == 0) {
-      (void)s.update_checked("alice", [&](std::optional<Record>& rec, const Store::OnRecord& on_record) -> Result<Write> {
+      (void)s.update_checked("alice", [&](std::optional<Record>& rec, const FileStore::OnRecord& on_record) -> Result<Write> {
         if (!on_record(counted_of(rec->ledger))) ::_exit(3);
         if (how == 0) ::raise(SIGKILL);                 // killed right after
         if (how == 1) ::_exit(0);                       // exits without flushing
@@ -103,7 +103,7 @@ void test_killed_after_on_record_is_counted(void**) {
     if (WIFEXITED(status)) assert_int_not_equal(WEXITSTATUS(status), 3);
     // Either counted, or (how == 2: the success was written before the
     // kill) the success itself: never the untouched old ledger.
-    Store fresh = f.store();
+    FileStore fresh = f.store();
     auto r = fresh.load("alice");
     expect_ok(r);
     const Ledger& l = (**r).ledger;
@@ -121,7 +121,7 @@ void test_killed_after_on_record_is_counted(void**) {
 void test_wrong_code_only_flushes_and_slot_in_use_is_kept(void**) {
   for (bool right : {false, true}) {
     Fixture f;
-    Store s = f.store();
+    FileStore s = f.store();
     seed(s, fresh_record());
     // One ledger write first, so that the slots differ.
     expect_ok(s.update("alice", [](std::optional<Record>& rec) -> Result<Write> {
@@ -132,7 +132,7 @@ void test_wrong_code_only_flushes_and_slot_in_use_is_kept(void**) {
     auto layout = parse_state_layout(before);
     expect_ok(layout);
     Bytes after_on_record;
-    expect_ok(s.update_checked("alice", [&](std::optional<Record>& rec, const Store::OnRecord& on_record) -> Result<Write> {
+    expect_ok(s.update_checked("alice", [&](std::optional<Record>& rec, const FileStore::OnRecord& on_record) -> Result<Write> {
       Ledger c = counted_of(rec->ledger);
       expect_ok(on_record(c));
       after_on_record = state_test::read_file(f.file("alice"));
@@ -155,23 +155,23 @@ void test_wrong_code_only_flushes_and_slot_in_use_is_kept(void**) {
 
 void test_on_record_errors_and_keeps(void**) {
   Fixture f;
-  Store s = f.store();
+  FileStore s = f.store();
   // No record: nothing to count against, and the mutator hears so.
   bool refused = false;
-  expect_ok(s.update_checked("alice", [&](std::optional<Record>&, const Store::OnRecord& on_record) -> Result<Write> {
+  expect_ok(s.update_checked("alice", [&](std::optional<Record>&, const FileStore::OnRecord& on_record) -> Result<Write> {
     refused = !on_record(Ledger{});
     return Write::nothing;
   }));
   assert_true(refused);
   // An error after on_record: the failure stays counted.
   seed(s, fresh_record());
-  expect_error(s.update_checked("alice", [&](std::optional<Record>& rec, const Store::OnRecord& on_record) -> Result<Write> {
+  expect_error(s.update_checked("alice", [&](std::optional<Record>& rec, const FileStore::OnRecord& on_record) -> Result<Write> {
     expect_ok(on_record(counted_of(rec->ledger)));
     return make_error(Errc::crypto_error, "check failed");
   }), Errc::crypto_error, "check failed");
   assert_int_equal(fail_count_on_disk(f), 1);
   // Write::nothing after on_record keeps the count as well.
-  expect_ok(s.update_checked("alice", [&](std::optional<Record>& rec, const Store::OnRecord& on_record) -> Result<Write> {
+  expect_ok(s.update_checked("alice", [&](std::optional<Record>& rec, const FileStore::OnRecord& on_record) -> Result<Write> {
     expect_ok(on_record(counted_of(rec->ledger)));
     return Write::nothing;
   }));
@@ -180,7 +180,7 @@ void test_on_record_errors_and_keeps(void**) {
 
 void test_lock_wait_is_bounded(void**) {
   Fixture f;
-  Store s = f.store();
+  FileStore s = f.store();
   seed(s, fresh_record());
   // Another process (a stopped helper, say) holds alice's lock.
   const std::string lock = f.dir + "/.lock.alice";
@@ -209,7 +209,7 @@ void test_lock_wait_is_bounded(void**) {
 
 void test_killed_writers_temp_is_swept(void**) {
   Fixture f;
-  Store s = f.store();
+  FileStore s = f.store();
   seed(s, fresh_record());
   const std::string tmp = f.dir + "/.alice.tmp";
   const std::string other = f.dir + "/.bob.tmp";
@@ -233,7 +233,7 @@ void test_killed_writers_temp_is_swept(void**) {
 void test_file_size_limit_of_the_caller(void**) {
   for (bool hard : {false, true}) {
     Fixture f;
-    Store s = f.store();
+    FileStore s = f.store();
     seed(s, fresh_record());
     const pid_t pid = ::fork();
     if (pid == 0) {
@@ -243,7 +243,7 @@ void test_file_size_limit_of_the_caller(void**) {
       if (hard) lim.rlim_max = 0;
       if (::setrlimit(RLIMIT_FSIZE, &lim) != 0) ::_exit(10);
       bool checked = false;
-      auto st = s.update_checked("alice", [&](std::optional<Record>& rec, const Store::OnRecord& on_record) -> Result<Write> {
+      auto st = s.update_checked("alice", [&](std::optional<Record>& rec, const FileStore::OnRecord& on_record) -> Result<Write> {
         if (!on_record(counted_of(rec->ledger))) ::_exit(11);
         checked = true;
         rec->ledger = counted_of(rec->ledger);
@@ -279,7 +279,7 @@ void test_file_size_limit_of_the_caller(void**) {
 struct Recorder {
   std::vector<Ledger> calls;
   bool fail = false;
-  Store::OnRecord fn() {
+  FileStore::OnRecord fn() {
     return [this](const Ledger& l) -> Status {
       calls.push_back(l);
       if (fail) return make_error(Errc::io_error, "disk full");

@@ -1,4 +1,4 @@
-// Store under pressure: 50 processes doing locked read-modify-write at once
+// FileStore under pressure: 50 processes doing locked read-modify-write at once
 // lose no update (ledger-only and whole-file writes mixed, readers running
 // alongside never fail), and a writer killed with SIGKILL at random moments
 // always leaves a file that opens and holds the old or the new record.
@@ -22,7 +22,7 @@
 using namespace totp;
 using state_test::expect_ok;
 using state_test::TempDir;
-using Write = Store::Write;
+using Write = FileStore::Write;
 
 namespace {
 
@@ -34,7 +34,7 @@ constexpr int kCrashRounds = 300;
 using Fixture = state_test::StoreFixture;
 
 // Child side: no cmocka (its longjmp must not run in a child), exit codes only.
-[[noreturn]] void writer_child(Store& s, int start_fd, int id) {
+[[noreturn]] void writer_child(FileStore& s, int start_fd, int id) {
   char go;
   if (::read(start_fd, &go, 1) < 0) ::_exit(10);
   for (int i = 0; i < kUpdatesPerWriter; ++i) {
@@ -53,7 +53,7 @@ using Fixture = state_test::StoreFixture;
   ::_exit(0);
 }
 
-[[noreturn]] void reader_child(const Store& s, int stop_fd) {
+[[noreturn]] void reader_child(const FileStore& s, int stop_fd) {
   std::uint32_t last = 0;
   int reads = 0;
   for (;;) {
@@ -71,7 +71,7 @@ using Fixture = state_test::StoreFixture;
 }
 
 // alice's starting record: both counters this file increments at zero.
-Record seed_alice(Store& s) {
+Record seed_alice(FileStore& s) {
   Record r = state_test::sample_record();
   r.ledger.fail_count = 0;
   r.enrolment.created = 0;
@@ -84,7 +84,7 @@ Record seed_alice(Store& s) {
 
 void test_concurrent_updates_lose_nothing(void**) {
   Fixture f;
-  Store s = f.store();
+  FileStore s = f.store();
   // Every writer hammers the same user's lock with durable writes: a writer
   // may wait behind all the others' fsyncs, longer than the bound a login
   // gets (which test_store_counting checks). This test is about lost
@@ -157,7 +157,7 @@ bool whole_file_value(std::uint32_t v) { return v % 3 == 0; }
 
 constexpr std::uint32_t kReady = 0xffffffffu;
 
-[[noreturn]] void crash_writer(Store& s, int report_fd) {
+[[noreturn]] void crash_writer(FileStore& s, int report_fd) {
   // Tell the parent we are running, so that its random delay is spent
   // writing, not starting up (fork is slow under ASan).
   if (::write(report_fd, &kReady, sizeof kReady) != sizeof kReady) ::_exit(32);
@@ -182,7 +182,7 @@ constexpr std::uint32_t kReady = 0xffffffffu;
 
 void test_sigkill_leaves_old_or_new(void**) {
   Fixture f;
-  Store s = f.store();
+  FileStore s = f.store();
   const Record r = seed_alice(s);
   std::mt19937 rng(static_cast<unsigned>(::time(nullptr)) ^ static_cast<unsigned>(::getpid()));
   std::uniform_int_distribution<int> delay_us(0, 3000);

@@ -1,0 +1,416 @@
+// See ldap_connection.h. Every libldap call goes through Impl::call, which
+// gives it the time left, watches it and keeps SIGPIPE away from the process.
+#include "core/ldap_connection.h"
+
+#include <lber.h>
+#include <ldap.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/time.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+#include "core/ldap_watchdog.h"
+
+namespace totp {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t kMaxValueSize = 64 * 1024;
+constexpr std::size_t kMaxValuesPerAttribute = 16;
+constexpr int kPageSize = 500;
+
+// SIGPIPE blocked in this thread for the lifetime of the guard. A SIGPIPE
+// that a write raised meanwhile is taken off the pending set before the
+// caller's mask comes back (unless one was already pending before).
+class SigpipeBlock {
+ public:
+  SigpipeBlock() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    sigset_t pending;
+    sigemptyset(&pending);
+    was_pending_ = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+  }
+  ~SigpipeBlock() {
+    if (!was_pending_) {
+      sigset_t pending;
+      sigemptyset(&pending);
+      if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1) {
+        const struct timespec zero {};
+        (void)sigtimedwait(&pipe_, nullptr, &zero);
+      }
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  SigpipeBlock(const SigpipeBlock&) = delete;
+  SigpipeBlock& operator=(const SigpipeBlock&) = delete;
+
+ private:
+  sigset_t pipe_{};
+  sigset_t old_{};
+  bool was_pending_ = false;
+};
+
+struct MessageFree {
+  void operator()(LDAPMessage* m) const noexcept { ldap_msgfree(m); }
+};
+using Message = std::unique_ptr<LDAPMessage, MessageFree>;
+
+struct ControlFree {
+  void operator()(LDAPControl* c) const noexcept { ldap_control_free(c); }
+};
+using Control = std::unique_ptr<LDAPControl, ControlFree>;
+
+berval as_berval(std::span<const std::uint8_t> v) {
+  berval b{};
+  b.bv_len = static_cast<ber_len_t>(v.size());
+  b.bv_val = const_cast<char*>(reinterpret_cast<const char*>(v.data()));
+  return b;
+}
+
+// The LDAPMod array libldap wants, over the caller's bytes (no copies).
+class ModList {
+ public:
+  ModList(const std::vector<LdapChange>& changes, bool for_add) {
+    const std::size_t n = changes.size();
+    bervals_.resize(n);
+    bvptrs_.resize(n);
+    mods_.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      bervals_[i] = as_berval(changes[i].value);
+      bvptrs_[i] = {&bervals_[i], nullptr};
+      const int op = for_add || changes[i].op == LdapChange::Op::add_value ? LDAP_MOD_ADD : LDAP_MOD_DELETE;
+      mods_[i].mod_op = op | LDAP_MOD_BVALUES;
+      mods_[i].mod_type = const_cast<char*>(changes[i].attribute.c_str());
+      mods_[i].mod_bvalues = bvptrs_[i].data();
+    }
+    ptrs_.reserve(n + 1);
+    for (auto& m : mods_) ptrs_.push_back(&m);
+    ptrs_.push_back(nullptr);
+  }
+  LDAPMod** get() { return ptrs_.data(); }
+
+ private:
+  std::vector<berval> bervals_;
+  std::vector<std::array<berval*, 2>> bvptrs_;
+  std::vector<LDAPMod> mods_;
+  std::vector<LDAPMod*> ptrs_;
+};
+
+std::string ldap_text(int rc) { return std::string(ldap_err2string(rc)) + " (" + std::to_string(rc) + ")"; }
+
+bool starts_with(const std::string& s, std::string_view p) { return s.compare(0, p.size(), p) == 0; }
+
+}  // namespace
+
+int LdapBudget::remaining_ms() const noexcept {
+  const auto left = std::chrono::milliseconds(total_ms_) - std::chrono::duration_cast<std::chrono::milliseconds>(spent_);
+  return left.count() > 0 ? static_cast<int>(left.count()) : 0;
+}
+
+const std::vector<std::vector<std::uint8_t>>* LdapEntry::values(const std::string& name) const {
+  for (const auto& [attr, vals] : attributes) {
+    if (attr == name) return &vals;
+  }
+  return nullptr;
+}
+
+std::string ldap_filter_escape(std::span<const std::uint8_t> value) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(value.size() * 3);
+  for (std::uint8_t b : value) {
+    out += '\\';
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
+  }
+  return out;
+}
+
+class LdapConnection::Impl {
+ public:
+  Impl(LdapConfig config, LdapBudget& budget) : config_(std::move(config)), budget_(budget) {
+    callbacks_.lc_add = &Impl::on_connect;
+    callbacks_.lc_del = &Impl::on_close;
+    callbacks_.lc_arg = &watchdog_;
+  }
+  ~Impl() { close(); }
+
+  std::string server() const { return current_.empty() ? (config_.uris.empty() ? "" : config_.uris[0]) : current_; }
+
+  // A live, secured, bound connection (reconnecting if need be).
+  Status ensure() {
+    if (ld_ != nullptr) return ok_status();
+    if (!watchdog_.start()) return make_error(Errc::io_error, "directory: cannot start the timeout watchdog thread");
+    std::string reasons;
+    for (const auto& uri : config_.uris) {
+      if (budget_.remaining_ms() == 0) break;
+      auto st = open(uri);
+      if (st) return st;
+      reasons += (reasons.empty() ? "" : "; ") + st.error().message;
+    }
+    if (reasons.empty()) reasons = spent_text();
+    return make_error(Errc::io_error, "directory unreachable: " + reasons);
+  }
+
+  // Runs one libldap call with the time left, under the watchdog and with
+  // SIGPIPE blocked. Client-side failures (rc < 0) end the connection.
+  template <class F>
+  Result<int> call(const std::string& what, F&& f) {
+    const int left = budget_.remaining_ms();
+    if (left == 0) {
+      close();
+      return make_error(Errc::io_error, server() + ": " + what + ": " + spent_text());
+    }
+    struct timeval tv {};
+    tv.tv_sec = left / 1000;
+    tv.tv_usec = (left % 1000) * 1000;
+    ldap_set_option(ld_, LDAP_OPT_TIMEOUT, &tv);
+    ldap_set_option(ld_, LDAP_OPT_NETWORK_TIMEOUT, &tv);
+    int rc;
+    bool fired;
+    {
+      SigpipeBlock no_sigpipe;
+      const auto start = Clock::now();
+      watchdog_.arm(start + std::chrono::milliseconds(left));
+      rc = f(ld_, &tv);
+      fired = watchdog_.disarm();
+      budget_.spend(Clock::now() - start);
+    }
+    if (rc < 0 || fired) {
+      const std::string where = server();
+      close();
+      if (fired || rc == LDAP_TIMEOUT) return make_error(Errc::io_error, where + ": " + what + ": " + spent_text());
+      return make_error(Errc::io_error, where + ": " + what + ": " + ldap_text(rc));
+    }
+    return rc;
+  }
+
+  LDAP* handle() const noexcept { return ld_; }
+
+  void close() {
+    if (ld_ == nullptr) return;
+    SigpipeBlock no_sigpipe;  // unbind writes to a socket that may be dead
+    ldap_unbind_ext_s(ld_, nullptr, nullptr);
+    ld_ = nullptr;
+    current_.clear();
+  }
+
+ private:
+  std::string spent_text() const {
+    return "no answer within ldap_timeout (" + std::to_string(budget_.total_ms() / 1000) + " s for the login's directory work)";
+  }
+
+  Status open(const std::string& uri) {
+    LDAP* ld = nullptr;
+    if (int rc = ldap_initialize(&ld, uri.c_str()); rc != LDAP_SUCCESS || ld == nullptr) {
+      return make_error(Errc::invalid_argument, uri + ": " + ldap_text(rc));
+    }
+    ld_ = ld;
+    current_ = uri;
+    const int version = LDAP_VERSION3;
+    const bool tls = !starts_with(uri, "ldapi://");
+    bool options_ok = ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &version) == LDAP_OPT_SUCCESS &&
+                      ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF) == LDAP_OPT_SUCCESS &&
+                      ldap_set_option(ld, LDAP_OPT_CONNECT_CB, &callbacks_) == LDAP_OPT_SUCCESS;
+    if (options_ok && tls) {
+      const int hard = LDAP_OPT_X_TLS_HARD;
+      const int tls12 = LDAP_OPT_X_TLS_PROTOCOL_TLS1_2;
+      const int new_context = 0;
+      options_ok = ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &hard) == LDAP_OPT_SUCCESS &&
+                   ldap_set_option(ld, LDAP_OPT_X_TLS_PROTOCOL_MIN, &tls12) == LDAP_OPT_SUCCESS &&
+                   (config_.ca_file.empty() ||
+                    ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, config_.ca_file.c_str()) == LDAP_OPT_SUCCESS) &&
+                   // Without a new context the per-handle CA file is ignored.
+                   ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &new_context) == LDAP_OPT_SUCCESS;
+    }
+    if (!options_ok) {
+      close();
+      return make_error(Errc::io_error, uri + ": cannot set the connection's options (TLS CA file " +
+                                            (config_.ca_file.empty() ? "system" : config_.ca_file) + ")");
+    }
+    if (starts_with(uri, "ldap://")) {
+      auto rc = call("StartTLS", [](LDAP* l, timeval*) { return ldap_start_tls_s(l, nullptr, nullptr); });
+      if (!rc) return rc.error();
+      if (*rc != LDAP_SUCCESS) {
+        close();
+        return make_error(Errc::io_error, uri + ": StartTLS refused: " + ldap_text(*rc));
+      }
+    }
+    Result<int> bound = config_.bind_dn.empty()
+                            ? call("SASL EXTERNAL bind",
+                                   [](LDAP* l, timeval*) {
+                                     // An empty credential, not a null one (the server answers 14).
+                                     berval none{0, const_cast<char*>("")};
+                                     return ldap_sasl_bind_s(l, nullptr, "EXTERNAL", &none, nullptr, nullptr, nullptr);
+                                   })
+                            : call("bind", [this](LDAP* l, timeval*) {
+                                berval cred = as_berval(config_.password.span());
+                                return ldap_sasl_bind_s(l, config_.bind_dn.c_str(), LDAP_SASL_SIMPLE, &cred, nullptr,
+                                                        nullptr, nullptr);
+                              });
+    if (!bound) return bound.error();
+    if (*bound != LDAP_SUCCESS) {
+      close();
+      const std::string who = config_.bind_dn.empty() ? "SASL EXTERNAL" : "bind as " + config_.bind_dn;
+      return make_error(Errc::permission, uri + ": " + who + " refused: " + ldap_text(*bound));
+    }
+    return ok_status();
+  }
+
+  static int on_connect(LDAP*, Sockbuf* sb, LDAPURLDesc*, struct sockaddr*, struct ldap_conncb* ctx) {
+    int fd = -1;
+    if (ber_sockbuf_ctrl(sb, LBER_SB_OPT_GET_FD, &fd) == 1 && fd >= 0) {
+      static_cast<LdapWatchdog*>(ctx->lc_arg)->set_fd(fd);
+    }
+    return 0;
+  }
+  static void on_close(LDAP*, Sockbuf*, struct ldap_conncb* ctx) {
+    static_cast<LdapWatchdog*>(ctx->lc_arg)->clear_fd();
+  }
+
+  LdapConfig config_;
+  LdapBudget& budget_;
+  LdapWatchdog watchdog_;
+  ldap_conncb callbacks_{};
+  LDAP* ld_ = nullptr;
+  std::string current_;
+};
+
+LdapConnection::LdapConnection(LdapConfig config)
+    : budget_(config.timeout_ms), impl_(std::make_unique<Impl>(std::move(config), budget_)) {}
+
+LdapConnection::~LdapConnection() = default;
+
+std::string LdapConnection::server() const { return impl_->server(); }
+
+Result<int> LdapConnection::read(const std::string& dn, const std::vector<std::string>& attributes, LdapEntry& out) {
+  out = LdapEntry{};
+  TOTP_TRY_STATUS(impl_->ensure());
+  std::vector<char*> attrs;
+  for (const auto& a : attributes) attrs.push_back(const_cast<char*>(a.c_str()));
+  attrs.push_back(nullptr);
+  LDAPMessage* raw = nullptr;
+  auto rc = impl_->call("read " + dn, [&](LDAP* l, timeval* tv) {
+    return ldap_search_ext_s(l, dn.c_str(), LDAP_SCOPE_BASE, "(objectClass=*)", attrs.data(), 0, nullptr, nullptr,
+                             tv, 2, &raw);
+  });
+  Message res(raw);
+  if (!rc || *rc != LDAP_SUCCESS) return rc;
+  LDAP* ld = impl_->handle();
+  LDAPMessage* entry = ldap_first_entry(ld, res.get());
+  if (entry == nullptr) return LDAP_NO_SUCH_OBJECT;
+  if (ldap_next_entry(ld, entry) != nullptr) {
+    return make_error(Errc::tampered, impl_->server() + ": read " + dn + ": more than one entry for a base search");
+  }
+  out.found = true;
+  for (const auto& name : attributes) {
+    berval** vals = ldap_get_values_len(ld, entry, name.c_str());
+    if (vals == nullptr) continue;
+    std::vector<std::vector<std::uint8_t>> copied;
+    bool too_big = false;
+    for (berval** v = vals; *v != nullptr; ++v) {
+      if ((*v)->bv_len > kMaxValueSize || copied.size() >= kMaxValuesPerAttribute) {
+        too_big = true;
+        break;
+      }
+      const auto* p = reinterpret_cast<const std::uint8_t*>((*v)->bv_val);
+      copied.emplace_back(p, p + (*v)->bv_len);
+    }
+    ldap_value_free_len(vals);
+    if (too_big) return make_error(Errc::too_large, impl_->server() + ": " + dn + ": " + name + " is too large");
+    out.attributes.emplace_back(name, std::move(copied));
+  }
+  return LDAP_SUCCESS;
+}
+
+Result<int> LdapConnection::modify(const std::string& dn, const std::vector<LdapChange>& changes) {
+  TOTP_TRY_STATUS(impl_->ensure());
+  ModList mods(changes, false);
+  return impl_->call("modify " + dn, [&](LDAP* l, timeval*) {
+    return ldap_modify_ext_s(l, dn.c_str(), mods.get(), nullptr, nullptr);
+  });
+}
+
+Result<int> LdapConnection::add(const std::string& dn, const std::vector<LdapChange>& values) {
+  TOTP_TRY_STATUS(impl_->ensure());
+  ModList mods(values, true);
+  return impl_->call("add " + dn, [&](LDAP* l, timeval*) {
+    return ldap_add_ext_s(l, dn.c_str(), mods.get(), nullptr, nullptr);
+  });
+}
+
+Result<int> LdapConnection::delete_if(const std::string& dn, const std::string& assertion) {
+  TOTP_TRY_STATUS(impl_->ensure());
+  LDAPControl* raw = nullptr;
+  if (int rc = ldap_create_assertion_control(impl_->handle(), const_cast<char*>(assertion.c_str()), 1, &raw);
+      rc != LDAP_SUCCESS) {
+    return make_error(Errc::io_error, impl_->server() + ": delete " + dn + ": assertion control: " + ldap_text(rc));
+  }
+  Control control(raw);
+  LDAPControl* controls[] = {control.get(), nullptr};
+  return impl_->call("delete " + dn, [&](LDAP* l, timeval*) {
+    return ldap_delete_ext_s(l, dn.c_str(), controls, nullptr);
+  });
+}
+
+Result<int> LdapConnection::list(const std::string& base, const std::string& filter, const std::string& attribute,
+                                 std::vector<std::string>& out) {
+  out.clear();
+  TOTP_TRY_STATUS(impl_->ensure());
+  berval cookie{0, nullptr};
+  std::vector<char> cookie_bytes;
+  char* attrs[] = {const_cast<char*>(attribute.c_str()), nullptr};
+  for (;;) {
+    LDAP* ld = impl_->handle();
+    LDAPControl* raw_page = nullptr;
+    if (int rc = ldap_create_page_control(ld, kPageSize, cookie.bv_len > 0 ? &cookie : nullptr, 1, &raw_page);
+        rc != LDAP_SUCCESS) {
+      return make_error(Errc::io_error, impl_->server() + ": list " + base + ": paged results control: " + ldap_text(rc));
+    }
+    Control page(raw_page);
+    LDAPControl* controls[] = {page.get(), nullptr};
+    LDAPMessage* raw = nullptr;
+    auto rc = impl_->call("list " + base, [&](LDAP* l, timeval* tv) {
+      return ldap_search_ext_s(l, base.c_str(), LDAP_SCOPE_ONELEVEL, filter.c_str(), attrs, 0, controls, nullptr, tv,
+                               0, &raw);
+    });
+    Message res(raw);
+    if (!rc || *rc != LDAP_SUCCESS) return rc;
+    ld = impl_->handle();
+    for (LDAPMessage* e = ldap_first_entry(ld, res.get()); e != nullptr; e = ldap_next_entry(ld, e)) {
+      berval** vals = ldap_get_values_len(ld, e, attribute.c_str());
+      if (vals == nullptr) continue;
+      if (vals[0] != nullptr && vals[0]->bv_len <= 256) out.emplace_back(vals[0]->bv_val, vals[0]->bv_len);
+      ldap_value_free_len(vals);
+    }
+    LDAPControl** server_controls = nullptr;
+    int err = 0;
+    if (ldap_parse_result(ld, res.get(), &err, nullptr, nullptr, nullptr, &server_controls, 0) != LDAP_SUCCESS) {
+      return make_error(Errc::io_error, impl_->server() + ": list " + base + ": cannot parse the result");
+    }
+    LDAPControl* response = ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, server_controls, nullptr);
+    berval next{0, nullptr};
+    ber_int_t estimate = 0;
+    const bool more = response != nullptr &&
+                      ldap_parse_pageresponse_control(ld, response, &estimate, &next) == LDAP_SUCCESS &&
+                      next.bv_len > 0;
+    if (more) {
+      cookie_bytes.assign(next.bv_val, next.bv_val + next.bv_len);
+      cookie.bv_val = cookie_bytes.data();
+      cookie.bv_len = next.bv_len;
+    }
+    if (next.bv_val != nullptr) ber_memfree(next.bv_val);
+    ldap_controls_free(server_controls);
+    if (err != LDAP_SUCCESS) return err;
+    if (!more) return LDAP_SUCCESS;
+  }
+}
+
+}  // namespace totp

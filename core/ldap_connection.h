@@ -1,0 +1,110 @@
+// One connection to the directory (OpenLDAP's libldap), used by LdapStore
+// only. It owns the libldap handle and everything libldap does not do for
+// itself (see ../shared/LDAP.md for the measured reasons):
+//   - failover: the URIs are tried in order until one connects, secures
+//     and binds;
+//   - StartTLS for every ldap:// URI (the certificate checked against
+//     ldap_ca_file, or the system's CAs), TLS for ldaps://, nothing for
+//     ldapi:// (a local socket);
+//   - a time budget for all the directory work of one login: every call
+//     gets what is left of it as libldap's timeouts, and a watchdog thread
+//     shuts the socket down at the deadline, because a server that goes
+//     silent in the middle of a TLS handshake is not bounded by any
+//     libldap timeout;
+//   - SIGPIPE: blocked in the calling thread around each libldap call (a
+//     write to a dead socket, even in unbind, would otherwise kill the
+//     process), the signal it caused consumed, the caller's mask restored.
+//     No signal disposition is ever changed.
+// A call that fails at the transport (server down, timeout) leaves the
+// connection dead; the next call reconnects while the budget lasts.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "core/secure_bytes.h"
+
+namespace totp {
+
+struct LdapConfig {
+  std::vector<std::string> uris;
+  std::string bind_dn;     // empty: SASL EXTERNAL (ldapi:// only)
+  SecureBytes password;    // for bind_dn
+  std::string ca_file;     // empty: the system's CAs
+  int timeout_ms = 5000;   // the budget (see above)
+};
+
+// The directory work a login may still do.
+class LdapBudget {
+ public:
+  explicit LdapBudget(int total_ms) : total_ms_(total_ms) {}
+  // Milliseconds left (0 when spent).
+  int remaining_ms() const noexcept;
+  void spend(std::chrono::steady_clock::duration d) noexcept { spent_ += d; }
+  void reset() noexcept { spent_ = {}; }
+  int total_ms() const noexcept { return total_ms_; }
+
+ private:
+  int total_ms_;
+  std::chrono::steady_clock::duration spent_{};
+};
+
+// What one base-scope read found.
+struct LdapEntry {
+  bool found = false;
+  // attribute name -> its values (only the attributes asked for)
+  std::vector<std::pair<std::string, std::vector<std::vector<std::uint8_t>>>> attributes;
+  const std::vector<std::vector<std::uint8_t>>* values(const std::string& name) const;
+};
+
+// One change of a modify: delete this exact value, or add it.
+struct LdapChange {
+  enum class Op { delete_value, add_value } op;
+  std::string attribute;
+  std::span<const std::uint8_t> value;
+};
+
+class LdapConnection {
+ public:
+  LdapConnection(LdapConfig config);
+  ~LdapConnection();
+  LdapConnection(const LdapConnection&) = delete;
+  LdapConnection& operator=(const LdapConnection&) = delete;
+
+  LdapBudget& budget() noexcept { return budget_; }
+  // The URI of the live connection (or the first configured one).
+  std::string server() const;
+
+  // Each returns the LDAP result code of the operation (0 success, 16
+  // noSuchAttribute, 32 noSuchObject, 68 alreadyExists, 122 assertion
+  // failed, ...) or an error for everything that is not an answer from the
+  // directory: cannot connect, TLS, bind refused, timeout, server gone.
+  // Base-scope read of `dn`'s `attributes` (32: no such entry, or not
+  // visible to this identity).
+  Result<int> read(const std::string& dn, const std::vector<std::string>& attributes, LdapEntry& out);
+  Result<int> modify(const std::string& dn, const std::vector<LdapChange>& changes);
+  Result<int> add(const std::string& dn, const std::vector<LdapChange>& values);
+  // Deletes `dn` only if `assertion` (an RFC 4515 filter) holds for it
+  // (RFC 4528; 122 when it does not).
+  Result<int> delete_if(const std::string& dn, const std::string& assertion);
+  // One-level search under `base`; the values of `attribute` of every
+  // entry matching `filter`, in pages (no server size limit is hit).
+  Result<int> list(const std::string& base, const std::string& filter, const std::string& attribute,
+                   std::vector<std::string>& out);
+
+ private:
+  class Impl;
+  LdapBudget budget_;  // before impl_, which keeps a reference to it
+  std::unique_ptr<Impl> impl_;
+};
+
+// An RFC 4515 filter value with every byte escaped as \hh.
+std::string ldap_filter_escape(std::span<const std::uint8_t> value);
+
+}  // namespace totp

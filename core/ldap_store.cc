@@ -1,0 +1,287 @@
+// See ldap_store.h.
+#include "core/ldap_store.h"
+
+#include <sys/random.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "core/fs.h"
+
+namespace totp {
+
+namespace {
+
+// How many times one update reads and decides again after another server
+// got in first. Fifty logins racing on one record settle in far fewer; the
+// budget (ldap_timeout) bounds the time in any case.
+constexpr int kMaxAttempts = 64;
+constexpr std::size_t kMaxPasswordSize = 4096;
+
+constexpr int kSuccess = 0;
+constexpr int kNoSuchAttribute = 16;  // a CAS lost: the old value is gone
+constexpr int kNoSuchObject = 32;
+constexpr int kAlreadyExists = 68;
+constexpr int kAssertionFailed = 122;
+
+std::span<const std::uint8_t> bytes_of(std::string_view s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+std::string rc_text(int rc);
+
+// A random pause before trying again, so that racing servers spread out;
+// spent from the budget like any directory work.
+void back_off(int attempt, LdapBudget& budget) {
+  std::uint32_t r = 0;
+  if (::getrandom(&r, sizeof r, 0) != static_cast<ssize_t>(sizeof r)) r = 0;
+  const int cap_us = std::min(1000 << std::min(attempt, 5), 20000);
+  const int pause_us = static_cast<int>(r % static_cast<std::uint32_t>(cap_us));
+  const int left_us = budget.remaining_ms() * 1000;
+  const int us = std::min(pause_us, left_us);
+  struct timespec ts {};
+  ts.tv_sec = us / 1000000;
+  ts.tv_nsec = static_cast<long>(us % 1000000) * 1000;
+  const auto start = std::chrono::steady_clock::now();
+  while (::nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+  budget.spend(std::chrono::steady_clock::now() - start);
+}
+
+Result<SecureBytes> read_password_file(const std::string& path, uid_t owner) {
+  std::size_t size = 0;
+  auto fd = open_path_checked(path, Ownership{owner, 077}, kMaxPasswordSize, &size);
+  if (!fd) return make_error(fd.error().code, "ldap_bind_password_file " + fd.error().message);
+  auto bytes = read_all(fd->get(), kMaxPasswordSize, size);
+  if (!bytes) return make_error(bytes.error().code, "ldap_bind_password_file " + path + ": " + bytes.error().message);
+  // One line: the trailing newline an editor adds is not part of it.
+  std::size_t n = bytes->size();
+  while (n > 0 && ((*bytes)[n - 1] == '\n' || (*bytes)[n - 1] == '\r')) --n;
+  bytes->truncate(n);
+  if (bytes->empty()) return make_error(Errc::invalid_argument, "ldap_bind_password_file " + path + ": empty");
+  return bytes;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<LdapStore>> LdapStore::open(const Settings& settings, MasterKey key, uid_t owner) {
+  if (key.bytes.size() != kMasterKeySize) return make_error(Errc::invalid_argument, "master key has the wrong size");
+  LdapConfig config;
+  config.uris = settings.ldap_uri;
+  config.bind_dn = settings.ldap_bind_dn;
+  config.ca_file = settings.ldap_ca_file;
+  config.timeout_ms = settings.ldap_timeout * 1000;
+  if (config.uris.empty() || settings.ldap_base.empty()) {
+    return make_error(Errc::invalid_argument, "store = ldap needs ldap_uri and ldap_base");
+  }
+  if (!settings.ldap_bind_dn.empty()) {
+    auto password = read_password_file(settings.ldap_bind_password_file, owner);
+    if (!password) return password.error();
+    config.password = std::move(*password);
+  }
+  auto connection = std::make_unique<LdapConnection>(std::move(config));
+  return std::unique_ptr<LdapStore>(new LdapStore(std::move(key), settings.ldap_base, std::move(connection)));
+}
+
+LdapStore::LdapStore(MasterKey key, std::string base, std::unique_ptr<LdapConnection> connection)
+    : key_(std::move(key)), base_(std::move(base)), connection_(std::move(connection)) {}
+
+std::string LdapStore::where() const { return connection_->server() + " " + base_; }
+
+std::string LdapStore::dn_of(std::string_view user) const {
+  // Valid user names ([A-Za-z0-9._-], not starting with '.' or '-') need
+  // no escaping in a DN.
+  return "uid=" + std::string(user) + "," + base_;
+}
+
+Error LdapStore::about(std::string_view user, const Error& e) const {
+  return make_error(e.code, "directory " + connection_->server() + ": " + dn_of(user) + ": " + e.message);
+}
+
+Result<std::optional<LdapStore::Current>> LdapStore::read_current(std::string_view user) const {
+  const std::string dn = dn_of(user);
+  LdapEntry entry;
+  auto rc = connection_->read(dn, {kLdapEnrolmentAttribute, kLdapLedgerAttribute}, entry);
+  if (!rc) return make_error(rc.error().code, "directory " + rc.error().message);
+  if (*rc == kNoSuchObject) {
+    // Absent, or hidden from us: only a visible ldap_base tells them apart.
+    LdapEntry base;
+    auto base_rc = connection_->read(base_, {"1.1"}, base);
+    if (!base_rc) return make_error(base_rc.error().code, "directory " + base_rc.error().message);
+    if (*base_rc == kSuccess && base.found) return std::optional<Current>();
+    return make_error(Errc::permission, "directory " + connection_->server() + ": ldap_base " + base_ +
+                                            " cannot be read (" + rc_text(*base_rc) +
+                                            "): it does not exist or the ACL hides it from this identity");
+  }
+  if (*rc != kSuccess) return about(user, make_error(Errc::io_error, "read refused: " + rc_text(*rc)));
+  const auto* enrolment = entry.values(kLdapEnrolmentAttribute);
+  const auto* ledger = entry.values(kLdapLedgerAttribute);
+  if (enrolment == nullptr || ledger == nullptr || enrolment->size() != 1 || ledger->size() != 1) {
+    return about(user, make_error(Errc::tampered,
+                                  "entry has no single readable pamTotpEnrolment and pamTotpLedger (not a "
+                                  "pamTotpRecord, or the ACL hides them from this identity)"));
+  }
+  auto decoded = open_sealed_record(key_, user, enrolment->front(), ledger->front());
+  if (!decoded) return about(user, decoded.error());
+  Current cur;
+  cur.enrolment_value = enrolment->front();
+  cur.ledger_value = ledger->front();
+  cur.decoded = std::move(*decoded);
+  return std::optional<Current>(std::move(cur));
+}
+
+Result<std::optional<Record>> LdapStore::load(std::string_view user) const {
+  TOTP_TRY_STATUS(validate_user_name(user));
+  auto cur = read_current(user);
+  if (!cur) return cur.error();
+  if (!*cur) return std::optional<Record>();
+  return std::optional<Record>(std::move((*cur)->decoded.record));
+}
+
+Status LdapStore::update_checked(std::string_view user, const CheckingMutator& mutate,
+                                 const std::function<void()>& while_flushing) {
+  TOTP_TRY_STATUS(validate_user_name(user));
+  const std::string dn = dn_of(user);
+  const std::string enrolment_attr = kLdapEnrolmentAttribute;
+  const std::string ledger_attr = kLdapLedgerAttribute;
+  const auto cas_ledger = [&](Current& cur, const std::vector<std::uint8_t>& next) -> Result<int> {
+    return connection_->modify(dn, {{LdapChange::Op::delete_value, ledger_attr, cur.ledger_value},
+                                    {LdapChange::Op::add_value, ledger_attr, next}});
+  };
+  const auto written = [&]() -> Status {
+    if (while_flushing) while_flushing();
+    return ok_status();
+  };
+
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    if (attempt > 0) back_off(attempt, connection_->budget());
+    auto read = read_current(user);
+    if (!read) return read.error();
+    std::optional<Current>& cur = *read;
+    std::optional<Record> record;
+    if (cur) record = clone_record(cur->decoded.record);
+
+    bool lost_race = false;
+    std::optional<SecureBytes> on_record_ledger;  // what the directory holds now, if we wrote it
+    const OnRecord on_record = [&](const Ledger& counted) -> Status {
+      if (!cur) return about(user, make_error(Errc::not_found, "no record to count against"));
+      auto next = seal_ledger_value(key_, user, cur->enrolment_value, cur->decoded.seq + 1, counted);
+      if (!next) return about(user, next.error());
+      auto rc = cas_ledger(*cur, *next);
+      if (!rc) return make_error(rc.error().code, "directory " + rc.error().message);
+      if (*rc == kNoSuchAttribute) {
+        lost_race = true;
+        return about(user, make_error(Errc::busy, "changed by another server meanwhile"));
+      }
+      if (*rc != kSuccess) return about(user, make_error(Errc::io_error, "cannot record the attempt: " + rc_text(*rc)));
+      cur->ledger_value = std::move(*next);
+      cur->decoded.seq += 1;
+      on_record_ledger = serialize_ledger(counted);
+      return ok_status();
+    };
+
+    auto asked = mutate(record, on_record);
+    if (!asked) {
+      if (lost_race) continue;
+      return asked.error();
+    }
+    Write write = *asked;
+    if (write == Write::nothing) return ok_status();
+
+    if (write == Write::remove) {
+      if (!cur) return ok_status();
+      const std::string assertion = "(&(" + enrolment_attr + "=" + ldap_filter_escape(cur->enrolment_value) + ")(" +
+                                    ledger_attr + "=" + ldap_filter_escape(cur->ledger_value) + "))";
+      auto rc = connection_->delete_if(dn, assertion);
+      if (!rc) return make_error(rc.error().code, "directory " + rc.error().message);
+      if (*rc == kSuccess) return ok_status();
+      if (*rc == kAssertionFailed || *rc == kNoSuchObject) continue;
+      return about(user, make_error(Errc::io_error, "delete refused: " + rc_text(*rc)));
+    }
+
+    if (!record) return about(user, make_error(Errc::invalid_argument, "nothing to write (record is empty; use remove)"));
+    if (auto st = validate_enrolment(record->enrolment); !st) return st;
+
+    if (write == Write::ledger_only) {
+      // Only if the enrolment in the directory is the one the caller kept.
+      bool enrolment_same = false;
+      if (cur) {
+        const SecureBytes before = serialize_enrolment(cur->decoded.record.enrolment);
+        const SecureBytes after = serialize_enrolment(record->enrolment);
+        enrolment_same = constant_time_equal(before.span(), after.span());
+      }
+      if (!enrolment_same) write = Write::everything;
+    }
+
+    if (write == Write::ledger_only) {
+      // A wrong code's ledger is the one on_record already committed.
+      const SecureBytes wanted = serialize_ledger(record->ledger);
+      if (on_record_ledger && constant_time_equal(on_record_ledger->span(), wanted.span())) return written();
+      auto next = seal_ledger_value(key_, user, cur->enrolment_value, cur->decoded.seq + 1, record->ledger);
+      if (!next) return about(user, next.error());
+      auto rc = cas_ledger(*cur, *next);
+      if (!rc) return make_error(rc.error().code, "directory " + rc.error().message);
+      if (*rc == kNoSuchAttribute) continue;
+      if (*rc != kSuccess) return about(user, make_error(Errc::io_error, "ledger update refused: " + rc_text(*rc)));
+      return written();
+    }
+
+    // everything: a new record, or enrolment and ledger swapped together.
+    auto sealed = seal_record(key_, user, *record, cur ? cur->decoded.seq + 1 : 1);
+    if (!sealed) return about(user, sealed.error());
+    Result<int> rc = kSuccess;
+    if (!cur) {
+      rc = connection_->add(dn, {{LdapChange::Op::add_value, "objectClass", bytes_of(kLdapObjectClass)},
+                                 {LdapChange::Op::add_value, "uid", bytes_of(user)},
+                                 {LdapChange::Op::add_value, enrolment_attr, sealed->enrolment},
+                                 {LdapChange::Op::add_value, ledger_attr, sealed->ledger}});
+    } else {
+      rc = connection_->modify(dn, {{LdapChange::Op::delete_value, enrolment_attr, cur->enrolment_value},
+                                    {LdapChange::Op::add_value, enrolment_attr, sealed->enrolment},
+                                    {LdapChange::Op::delete_value, ledger_attr, cur->ledger_value},
+                                    {LdapChange::Op::add_value, ledger_attr, sealed->ledger}});
+    }
+    if (!rc) return make_error(rc.error().code, "directory " + rc.error().message);
+    if (*rc == kSuccess) return written();
+    if ((!cur && *rc == kAlreadyExists) || (cur && (*rc == kNoSuchAttribute || *rc == kNoSuchObject))) continue;
+    return about(user, make_error(Errc::io_error, std::string(cur ? "record update" : "record creation") +
+                                                      " refused: " + rc_text(*rc)));
+  }
+  return about(user, make_error(Errc::busy, "changed by other servers " + std::to_string(kMaxAttempts) +
+                                               " times in a row; not updated"));
+}
+
+Result<std::vector<std::string>> LdapStore::users() const {
+  std::vector<std::string> names;
+  auto rc = connection_->list(base_, std::string("(objectClass=") + kLdapObjectClass + ")", "uid", names);
+  if (!rc) return make_error(rc.error().code, "directory " + rc.error().message);
+  if (*rc != kSuccess) {
+    return make_error(Errc::io_error, "directory " + connection_->server() + ": cannot list " + base_ + ": " + rc_text(*rc));
+  }
+  std::vector<std::string> valid;
+  for (auto& n : names) {
+    if (validate_user_name(n)) valid.push_back(std::move(n));
+  }
+  std::sort(valid.begin(), valid.end());
+  valid.erase(std::unique(valid.begin(), valid.end()), valid.end());
+  return valid;
+}
+
+namespace {
+std::string rc_text(int rc) {
+  switch (rc) {
+    case 0: return "success (0)";
+    case 16: return "no such attribute (16)";
+    case 32: return "no such object (32)";
+    case 49: return "invalid credentials (49)";
+    case 50: return "insufficient access (50)";
+    case 65: return "object class violation (65)";
+    case 68: return "already exists (68)";
+    case 122: return "assertion failed (122)";
+    default: return "LDAP result " + std::to_string(rc);
+  }
+}
+}  // namespace
+
+}  // namespace totp
