@@ -375,6 +375,12 @@ const SettingDef* find_setting(std::string_view key) {
 // password file, or SASL EXTERNAL, which only ldapi:// can carry.
 Status check_store_settings(const Settings& s, std::string_view where) {
   if (s.store != Settings::StoreKind::ldap) return ok_status();
+  return check_ldap_settings(s, where);
+}
+
+}  // namespace
+
+Status check_ldap_settings(const Settings& s, std::string_view where) {
   const std::string w(where);
   if (s.ldap_uri.empty()) return make_error(Errc::invalid_argument, w + ": store = ldap needs ldap_uri");
   if (s.ldap_base.empty()) return make_error(Errc::invalid_argument, w + ": store = ldap needs ldap_base");
@@ -391,6 +397,8 @@ Status check_store_settings(const Settings& s, std::string_view where) {
   }
   return ok_status();
 }
+
+namespace {
 
 Status check_combination(const Settings& s, std::string_view where) {
   TOTP_TRY_STATUS(check_store_settings(s, where));

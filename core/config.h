@@ -96,6 +96,11 @@ Result<Settings> load_settings(std::optional<std::string> config_path, std::span
 // file.
 bool is_file_only_setting(std::string_view key);
 
+// The ldap_* settings are complete and consistent (URIs and base; bind DN
+// with its password file, or ldapi:// only). load_settings checks this
+// when store = ldap; migrate checks it whatever the store.
+Status check_ldap_settings(const Settings& s, std::string_view where);
+
 // Every key apply_setting accepts (docs and tests check the man page lists them).
 std::vector<std::string> known_setting_names();
 

@@ -147,7 +147,7 @@ class LdapConnection::Impl {
   // A live, secured, bound connection (reconnecting if need be).
   Status ensure() {
     if (ld_ != nullptr) return ok_status();
-    if (!watchdog_.start()) return make_error(Errc::io_error, "directory: cannot start the timeout watchdog thread");
+    if (!watchdog_.start()) return make_error(Errc::io_error, "cannot start the timeout watchdog thread");
     std::string reasons;
     for (const auto& uri : config_.uris) {
       if (budget_.remaining_ms() == 0) break;
@@ -156,7 +156,7 @@ class LdapConnection::Impl {
       reasons += (reasons.empty() ? "" : "; ") + st.error().message;
     }
     if (reasons.empty()) reasons = spent_text();
-    return make_error(Errc::io_error, "directory unreachable: " + reasons);
+    return make_error(Errc::io_error, "unreachable: " + reasons);
   }
 
   // Runs one libldap call with the time left, under the watchdog and with

@@ -72,9 +72,7 @@ Result<std::unique_ptr<LdapStore>> LdapStore::open(const Settings& settings, Mas
   config.bind_dn = settings.ldap_bind_dn;
   config.ca_file = settings.ldap_ca_file;
   config.timeout_ms = settings.ldap_timeout * 1000;
-  if (config.uris.empty() || settings.ldap_base.empty()) {
-    return make_error(Errc::invalid_argument, "store = ldap needs ldap_uri and ldap_base");
-  }
+  TOTP_TRY_STATUS(check_ldap_settings(settings, "directory settings"));
   if (!settings.ldap_bind_dn.empty()) {
     auto password = read_password_file(settings.ldap_bind_password_file, owner);
     if (!password) return password.error();

@@ -13,7 +13,7 @@ Result<std::unique_ptr<RecordStore>> open_record_store(const Settings& settings,
     return std::unique_ptr<RecordStore>(std::move(*store));
   }
   auto store = FileStore::open(settings.state_dir, std::move(key));
-  if (!store) return make_error(store.error().code, store.error().message);
+  if (!store) return make_error(store.error().code, "state directory unusable: " + store.error().message);
   return std::unique_ptr<RecordStore>(std::make_unique<FileStore>(std::move(*store)));
 }
 

@@ -45,6 +45,11 @@ std::string string_item(pam_handle_t* pamh, int item_type) {
 }
 
 std::string state_error_reason(const Error& e) {
+  // The directory store's messages start with "directory <server>".
+  if (e.message.compare(0, 10, "directory ") == 0) {
+    if (e.code == Errc::tampered) return "record tampered: " + e.message;
+    return std::string("record unusable (") + errc_name(e.code) + "): " + e.message;
+  }
   if (e.code == Errc::tampered) return "state file tampered: " + e.message;
   return std::string("state file unusable (") + errc_name(e.code) + "): " + e.message;
 }
@@ -166,9 +171,9 @@ class Login {
   }
 
   Result<std::unique_ptr<RecordStore>> open_store() {
-    auto store = open_record_store(settings_);
-    if (!store) return make_error(store.error().code, "store unusable: " + store.error().message);
-    return store;
+    // The factory's errors name the part: "key file unusable: ...",
+    // "state directory unusable: ...", "ldap_bind_password_file ...".
+    return open_record_store(settings_);
   }
 
   // split_code: the same prompt for everyone, the code cut off only for an

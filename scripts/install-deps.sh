@@ -16,6 +16,7 @@ PACKAGES="
   libpam-google-authenticator
   i3lock xvfb xdotool
   debhelper dpkg-dev fakeroot lintian groff groff-base man-db
+  slapd ldap-utils libldap-dev
 "
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -47,6 +48,9 @@ cleanup() { [ "$made_policy" = 1 ] && rm -f "$policy"; return 0; }
 trap cleanup EXIT INT TERM
 
 export DEBIAN_FRONTEND=noninteractive
+# slapd without a configuration: no /etc/ldap/slapd.d, no directory, no
+# admin password asked; the LDAP suites start private slapds of their own.
+echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
