@@ -382,8 +382,8 @@ Status check_store_settings(const Settings& s, std::string_view where) {
 
 Status check_ldap_settings(const Settings& s, std::string_view where) {
   const std::string w(where);
-  if (s.ldap_uri.empty()) return make_error(Errc::invalid_argument, w + ": store = ldap needs ldap_uri");
-  if (s.ldap_base.empty()) return make_error(Errc::invalid_argument, w + ": store = ldap needs ldap_base");
+  if (s.ldap_uri.empty()) return make_error(Errc::invalid_argument, w + ": the directory needs ldap_uri (not set)");
+  if (s.ldap_base.empty()) return make_error(Errc::invalid_argument, w + ": the directory needs ldap_base (not set)");
   if (s.ldap_bind_dn.empty() != s.ldap_bind_password_file.empty()) {
     return make_error(Errc::invalid_argument, w + ": ldap_bind_dn and ldap_bind_password_file go together");
   }

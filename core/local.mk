@@ -19,6 +19,7 @@ libtotpcore_la_SOURCES = \
 	core/sealed_record.h \
 	core/ldap_watchdog.h core/ldap_watchdog.cc core/ldap_connection.h core/ldap_connection.cc \
 	core/ldap_store.h core/ldap_store.cc \
+	core/migrate.h core/migrate.cc \
 	core/policy.h core/policy.cc \
 	core/login_decision.h core/login_decision.cc
 libtotpcore_la_CXXFLAGS = $(AM_CXXFLAGS) $(CRYPTO_CFLAGS) $(ARGON2_CFLAGS) $(LDAP_CFLAGS)

@@ -22,6 +22,7 @@ Allowed allowed_for(Command c) {
     case Command::recovery_codes: return {true, false, true, false};
     case Command::remove: return {true, false, true, false};
     case Command::unlock: return {true, false, false, false};
+    case Command::migrate: return {false, false, false, false};
     case Command::help: return {false, false, false, false};
   }
   return {false, false, false, false};
@@ -44,6 +45,7 @@ const char* command_name(Command c) noexcept {
     case Command::recovery_codes: return "recovery-codes";
     case Command::remove: return "remove";
     case Command::unlock: return "unlock";
+    case Command::migrate: return "migrate";
     case Command::help: return "help";
   }
   return "?";
@@ -51,7 +53,7 @@ const char* command_name(Command c) noexcept {
 
 std::optional<Command> parse_command(std::string_view name) noexcept {
   for (Command c : {Command::enroll, Command::init, Command::status, Command::recovery_codes, Command::remove,
-                    Command::unlock, Command::help}) {
+                    Command::unlock, Command::migrate, Command::help}) {
     if (name == command_name(c)) return c;
   }
   return std::nullopt;
@@ -64,7 +66,7 @@ ParseOutcome parse_command_line(std::span<const std::string_view> args) {
     out.error = std::move(msg);
     return out;
   };
-  bool seen_config = false, seen_user = false, seen_qr = false;
+  bool seen_config = false, seen_user = false, seen_qr = false, seen_to = false;
   bool only_positional = false;
   // Every argument, option values included, is checked before any is used.
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -136,6 +138,15 @@ ParseOutcome parse_command_line(std::span<const std::string_view> args) {
       if (!m) return fail("--qr: unknown mode '" + std::string(*v) + "' (ascii, utf8 or none)");
       o.qr = *m;
       seen_qr = true;
+    } else if (name == "--to") {
+      if (seen_to) return fail("--to given twice");
+      auto v = take_value(name);
+      if (!v || v->empty()) return fail("--to needs a store: ldap");
+      if (*v != "ldap") return fail("--to: unknown store '" + std::string(*v) + "' (only ldap)");
+      o.migrate_to = std::string(*v);
+      seen_to = true;
+    } else if (name == "--remove-local") {
+      if (!flag(o.remove_local)) return fail("--remove-local takes no value");
     } else if (name == "--force" || name == "-f") {
       if (!flag(o.force)) return fail("--force takes no value");
     } else if (name == "--yes" || name == "-y") {
@@ -158,6 +169,10 @@ ParseOutcome parse_command_line(std::span<const std::string_view> args) {
   if (o.yes && !ok.yes) return fail("'" + cmd + "' does not take --yes");
   if (o.qr && !ok.qr) return fail("'" + cmd + "' does not take --qr");
   if (o.command == Command::unlock && !o.user) return fail("'unlock' needs --user NAME");
+  if (o.command != Command::migrate && (seen_to || o.remove_local)) {
+    return fail("'" + cmd + "' does not take --to or --remove-local");
+  }
+  if (o.command == Command::migrate && !seen_to) return fail("'migrate' needs --to ldap");
   return out;
 }
 
@@ -179,6 +194,7 @@ std::string usage_text(std::optional<Command> command) {
            "  remove          remove the enrolment\n"
            "  unlock          end a lockout after too many wrong codes (root)\n"
            "  init            create the master key and the state directory (root)\n"
+           "  migrate         copy this server's records into the directory (root)\n"
            "  help [COMMAND]  show help for a command\n"
            "\n"
            "Options:\n"
@@ -240,6 +256,17 @@ std::string usage_text(std::optional<Command> command) {
              "Create the master key and the state directory named in the config, root-owned\n"
              "with safe modes. Running it again changes nothing that exists. Root only.\n"
              "\n" +
+             common;
+    case Command::migrate:
+      return "Usage: totp-setup migrate --to ldap [--remove-local] [--config PATH] [--json]\n"
+             "Copy every record of this server's state directory into the directory store\n"
+             "named by the ldap_* settings (store may still be files), read each back and\n"
+             "compare. A user the directory already holds with the same enrolment is left\n"
+             "alone; a different enrolment there is never overwritten. Safe to run again.\n"
+             "Root only.\n"
+             "\n"
+             "  --to ldap       the directory store (the only target)\n"
+             "  --remove-local  remove each local record once the directory holds it\n" +
              common;
     case Command::help:
       return "Usage: totp-setup help [COMMAND]\n";

@@ -12,7 +12,7 @@
 
 namespace totp::setup {
 
-enum class Command { enroll, init, status, recovery_codes, remove, unlock, help };
+enum class Command { enroll, init, status, recovery_codes, remove, unlock, migrate, help };
 
 // Exit statuses (documented in totp-setup(1)).
 constexpr int kExitOk = 0;
@@ -30,6 +30,8 @@ struct Options {
   bool force = false;
   bool yes = false;
   bool json = false;
+  std::string migrate_to;     // migrate --to STORE ("ldap")
+  bool remove_local = false;  // migrate --remove-local
   bool help = false;     // --help: help for `command`
   bool version = false;  // --version
   std::optional<Command> help_topic;  // "totp-setup help status"

@@ -146,6 +146,7 @@ int run_command(const Options& opts) {
     case Command::recovery_codes: return run_recovery_codes(ctx);
     case Command::remove: return run_remove(ctx);
     case Command::unlock: return run_unlock(ctx);
+    case Command::migrate: return run_migrate(ctx);
     case Command::help: break;
   }
   return kExitUsage;

@@ -24,6 +24,7 @@ int run_status(const Context& ctx);
 int run_recovery_codes(const Context& ctx);
 int run_remove(const Context& ctx);
 int run_unlock(const Context& ctx);
+int run_migrate(const Context& ctx);
 
 // One line "totp-setup: MESSAGE" on stderr; returns `status`.
 int fail(int status, const std::string& message);
