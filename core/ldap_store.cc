@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <utility>
 #include <cerrno>
 
 #include "core/fs.h"
@@ -131,10 +132,24 @@ Result<std::optional<LdapStore::Current>> LdapStore::read_current(std::string_vi
 
 Result<std::optional<Record>> LdapStore::load(std::string_view user) const {
   TOTP_TRY_STATUS(validate_user_name(user));
+  last_load_.reset();
   auto cur = read_current(user);
   if (!cur) return cur.error();
   if (!*cur) return std::optional<Record>();
+  last_load_ = LoadMemo{std::string(user), (*cur)->enrolment_value, (*cur)->ledger_value};
   return std::optional<Record>(std::move((*cur)->decoded.record));
+}
+
+Result<std::optional<LdapStore::Current>> LdapStore::first_read(std::string_view user) {
+  std::optional<LoadMemo> memo = std::exchange(last_load_, std::nullopt);
+  if (!memo || memo->user != user) return read_current(user);
+  auto decoded = open_sealed_record(key_, user, memo->enrolment_value, memo->ledger_value);
+  if (!decoded) return read_current(user);
+  Current cur;
+  cur.enrolment_value = std::move(memo->enrolment_value);
+  cur.ledger_value = std::move(memo->ledger_value);
+  cur.decoded = std::move(*decoded);
+  return std::optional<Current>(std::move(cur));
 }
 
 Status LdapStore::update_checked(std::string_view user, const CheckingMutator& mutate,
@@ -152,9 +167,11 @@ Status LdapStore::update_checked(std::string_view user, const CheckingMutator& m
     return ok_status();
   };
 
+  last_retries_ = 0;
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    last_retries_ = attempt;
     if (attempt > 0) back_off(attempt, connection_->budget());
-    auto read = read_current(user);
+    auto read = attempt == 0 ? first_read(user) : read_current(user);
     if (!read) return read.error();
     std::optional<Current>& cur = *read;
     std::optional<Record> record;

@@ -55,6 +55,7 @@ class LdapStore final : public RecordStore {
                         const std::function<void()>& while_flushing = {}) override;
   Result<std::vector<std::string>> users() const override;
   std::string where() const override;
+  int last_update_retries() const override { return last_retries_; }
 
   // The budget (ldap_timeout) covers one login's directory work. A tool
   // that does many independent operations (migrate) gives each its own.
@@ -73,10 +74,23 @@ class LdapStore final : public RecordStore {
   LdapStore(MasterKey key, std::string base, std::unique_ptr<LdapConnection> connection);
   // nullopt only for a user known not to have a record.
   Result<std::optional<Current>> read_current(std::string_view user) const;
+  // The first read of an update: what the last load() of this user read,
+  // if there was one (its ciphertexts only; the enrolment is opened again),
+  // else a read. A stale copy costs nothing but a lost compare-and-swap.
+  Result<std::optional<Current>> first_read(std::string_view user);
+
+  // What load() read last (never the secret in the clear).
+  struct LoadMemo {
+    std::string user;
+    std::vector<std::uint8_t> enrolment_value;
+    std::vector<std::uint8_t> ledger_value;
+  };
   Error about(std::string_view user, const Error& e) const;
 
   MasterKey key_;
   std::string base_;
+  int last_retries_ = 0;
+  mutable std::optional<LoadMemo> last_load_;
   // Reads reconnect and spend budget: state, not the store's contents.
   mutable std::unique_ptr<LdapConnection> connection_;
 };

@@ -57,6 +57,11 @@ class RecordStore {
   virtual Status update_checked(std::string_view user, const CheckingMutator& mutate,
                                 const std::function<void()>& while_flushing = {}) = 0;
 
+  // How many times the last update read and decided again because another
+  // writer got in first (always 0 for a store that locks). For debug logs
+  // and benchmarks.
+  virtual int last_update_retries() const { return 0; }
+
   // Every user with a record, sorted (migrate, list).
   virtual Result<std::vector<std::string>> users() const = 0;
 

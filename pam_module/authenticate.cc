@@ -267,6 +267,10 @@ class Login {
           log_verdict(verdict);
           logged = true;
         });
+    if (const int retries = store.last_update_retries(); retries > 0) {
+      log_event(ctx_, LOG_DEBUG, "record changed by another login meanwhile: decided again " + std::to_string(retries) +
+                                     (retries == 1 ? " time" : " times"));
+    }
     if (!written) {
       if (logged && is_acceptance(verdict.decision)) {
         return refuse(LOG_ERR, "login not recorded durably, so refused after all: " + state_error_reason(written.error()));
