@@ -23,6 +23,8 @@ using Clock = std::chrono::steady_clock;
 constexpr std::size_t kMaxValueSize = 64 * 1024;
 constexpr std::size_t kMaxValuesPerAttribute = 16;
 constexpr int kPageSize = 500;
+// Debian's bundle of the system's trusted CAs (package ca-certificates).
+constexpr const char* kSystemCaBundle = "/etc/ssl/certs/ca-certificates.crt";
 
 // SIGPIPE blocked in this thread for the lifetime of the guard. A SIGPIPE
 // that a write raised meanwhile is taken off the pending set before the
@@ -223,10 +225,14 @@ class LdapConnection::Impl {
       const int hard = LDAP_OPT_X_TLS_HARD;
       const int tls12 = LDAP_OPT_X_TLS_PROTOCOL_TLS1_2;
       const int new_context = 0;
+      // The trust anchors are always ours: ldap_ca_file, else the system's
+      // bundle. libldap would otherwise take TLS_CACERT / TLS_CACERTDIR from
+      // an ldaprc in the home or working directory of a root process.
+      const std::string& ca = config_.ca_file.empty() ? std::string(kSystemCaBundle) : config_.ca_file;
       options_ok = ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &hard) == LDAP_OPT_SUCCESS &&
                    ldap_set_option(ld, LDAP_OPT_X_TLS_PROTOCOL_MIN, &tls12) == LDAP_OPT_SUCCESS &&
-                   (config_.ca_file.empty() ||
-                    ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, config_.ca_file.c_str()) == LDAP_OPT_SUCCESS) &&
+                   ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTDIR, nullptr) == LDAP_OPT_SUCCESS &&
+                   ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE, ca.c_str()) == LDAP_OPT_SUCCESS &&
                    // Without a new context the per-handle CA file is ignored.
                    ldap_set_option(ld, LDAP_OPT_X_TLS_NEWCTX, &new_context) == LDAP_OPT_SUCCESS;
     }
