@@ -260,7 +260,7 @@ check "cn=config: ldapmodify with pam_totp-acl.ldif (rc $rc)" test "$rc" = 0
 ldapsearch -Q -Y EXTERNAL -H "$curi" -LLL -o ldif-wrap=no -b 'olcDatabase={1}mdb,cn=config' -s base olcAccess \
   >"$tmp/acl" 2>&1
 check "  the three pam_totp rules come first, the existing rules follow unchanged" \
-  sh -c "grep -q '^olcAccess: {0}to \\* by dn.exact=\"gidNumber=0+uidNumber=0' '$tmp/acl' &&
+  sh -c "grep -q '^olcAccess: {0}to \\* by dn.regex=\"^gidNumber=\\[0-9\\]+\\[+\\]uidNumber=0,' '$tmp/acl' &&
          grep -q '^olcAccess: {1}to attrs=pamTotpEnrolment,pamTotpLedger' '$tmp/acl' &&
          grep -q '^olcAccess: {2}to dn.subtree=\"ou=totp,dc=example,dc=com\"' '$tmp/acl' &&
          grep -q '^olcAccess: {3}to attrs=userPassword by self write' '$tmp/acl' &&
