@@ -149,7 +149,6 @@ class LdapConnection::Impl {
   // A live, secured, bound connection (reconnecting if need be).
   Status ensure() {
     if (ld_ != nullptr) return ok_status();
-    if (!watchdog_.start()) return make_error(Errc::io_error, "cannot start the timeout watchdog thread");
     std::string reasons;
     for (const auto& uri : config_.uris) {
       if (budget_.remaining_ms() == 0) break;
@@ -218,6 +217,13 @@ class LdapConnection::Impl {
     current_ = uri;
     const int version = LDAP_VERSION3;
     const bool tls = !starts_with(uri, "ldapi://");
+    // Only a TLS handshake escapes libldap's own timeouts: the watchdog
+    // thread is started for TLS connections only (a local ldapi://
+    // connection is bounded by LDAP_OPT_TIMEOUT alone).
+    if (tls && !watchdog_.start()) {
+      close();
+      return make_error(Errc::io_error, uri + ": cannot start the timeout watchdog thread");
+    }
     bool options_ok = ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &version) == LDAP_OPT_SUCCESS &&
                       ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF) == LDAP_OPT_SUCCESS &&
                       ldap_set_option(ld, LDAP_OPT_CONNECT_CB, &callbacks_) == LDAP_OPT_SUCCESS;

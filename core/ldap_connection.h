@@ -7,10 +7,10 @@
 //     ldap_ca_file, or the system's CAs), TLS for ldaps://, nothing for
 //     ldapi:// (a local socket);
 //   - a time budget for all the directory work of one login: every call
-//     gets what is left of it as libldap's timeouts, and a watchdog thread
-//     shuts the socket down at the deadline, because a server that goes
-//     silent in the middle of a TLS handshake is not bounded by any
-//     libldap timeout;
+//     gets what is left of it as libldap's timeouts, and, for TLS
+//     connections, a watchdog thread shuts the socket down at the deadline,
+//     because a server that goes silent in the middle of a TLS handshake is
+//     not bounded by any libldap timeout;
 //   - SIGPIPE: blocked in the calling thread around each libldap call (a
 //     write to a dead socket, even in unbind, would otherwise kill the
 //     process), the signal it caused consumed, the caller's mask restored.

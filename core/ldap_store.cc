@@ -101,7 +101,7 @@ Error LdapStore::about(std::string_view user, const Error& e) const {
 Result<std::optional<LdapStore::Current>> LdapStore::read_current(std::string_view user) const {
   const std::string dn = dn_of(user);
   LdapEntry entry;
-  auto rc = connection_->read(dn, {kLdapEnrolmentAttribute, kLdapLedgerAttribute}, entry);
+  auto rc = connection_->read(dn, {"uid", kLdapEnrolmentAttribute, kLdapLedgerAttribute}, entry);
   if (!rc) return make_error(rc.error().code, "directory " + rc.error().message);
   if (*rc == kNoSuchObject) {
     // Absent, or hidden from us: only a visible ldap_base tells them apart.
@@ -114,6 +114,25 @@ Result<std::optional<LdapStore::Current>> LdapStore::read_current(std::string_vi
                                             "): it does not exist or the ACL hides it from this identity");
   }
   if (*rc != kSuccess) return about(user, make_error(Errc::io_error, "read refused: " + rc_text(*rc)));
+  // The entry's own uid must be this very name, byte for byte.
+  // An entry whose uid cannot be read is an error, never "not enrolled".
+  const auto* uids = entry.values("uid");
+  if (uids == nullptr || uids->empty()) {
+    return about(user, make_error(Errc::permission, "entry has no readable uid (the ACL hides it from this identity)"));
+  }
+  bool same_name = false;
+  for (const auto& v : *uids) {
+    same_name = same_name || std::string_view(reinterpret_cast<const char*>(v.data()), v.size()) == user;
+  }
+  if (!same_name) {
+    // Never "not enrolled" (nullok would let the name in without a code),
+    // never another user's record.
+    return about(user, make_error(Errc::invalid_argument,
+                                  "the entry found is another name's (uid " +
+                                      std::string(reinterpret_cast<const char*>(uids->front().data()),
+                                                  std::min<std::size_t>(uids->front().size(), kMaxUserNameSize)) +
+                                      "; LDAP compares uid without letter case): refused"));
+  }
   const auto* enrolment = entry.values(kLdapEnrolmentAttribute);
   const auto* ledger = entry.values(kLdapLedgerAttribute);
   if (enrolment == nullptr || ledger == nullptr || enrolment->size() != 1 || ledger->size() != 1) {
@@ -168,6 +187,7 @@ Status LdapStore::update_checked(std::string_view user, const CheckingMutator& m
   };
 
   last_retries_ = 0;
+  bool counted = false;  // this attempt's failure went on record in an earlier round
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     last_retries_ = attempt;
     if (attempt > 0) back_off(attempt, connection_->budget());
@@ -179,9 +199,10 @@ Status LdapStore::update_checked(std::string_view user, const CheckingMutator& m
 
     bool lost_race = false;
     std::optional<SecureBytes> on_record_ledger;  // what the directory holds now, if we wrote it
-    const OnRecord on_record = [&](const Ledger& counted) -> Status {
+    const OnRecord on_record(
+        [&](const Ledger& counted_ledger) -> Status {
       if (!cur) return about(user, make_error(Errc::not_found, "no record to count against"));
-      auto next = seal_ledger_value(key_, user, cur->enrolment_value, cur->decoded.seq + 1, counted);
+      auto next = seal_ledger_value(key_, user, cur->enrolment_value, cur->decoded.seq + 1, counted_ledger);
       if (!next) return about(user, next.error());
       auto rc = cas_ledger(*cur, *next);
       if (!rc) return make_error(rc.error().code, "directory " + rc.error().message);
@@ -192,9 +213,11 @@ Status LdapStore::update_checked(std::string_view user, const CheckingMutator& m
       if (*rc != kSuccess) return about(user, make_error(Errc::io_error, "cannot record the attempt: " + rc_text(*rc)));
       cur->ledger_value = std::move(*next);
       cur->decoded.seq += 1;
-      on_record_ledger = serialize_ledger(counted);
+      on_record_ledger = serialize_ledger(counted_ledger);
+      counted = true;
       return ok_status();
-    };
+        },
+        counted);
 
     auto asked = mutate(record, on_record);
     if (!asked) {
@@ -265,6 +288,18 @@ Status LdapStore::update_checked(std::string_view user, const CheckingMutator& m
   }
   return about(user, make_error(Errc::busy, "changed by other servers " + std::to_string(kMaxAttempts) +
                                                " times in a row; not updated"));
+}
+
+Result<std::string> LdapStore::check() const {
+  LdapEntry base;
+  auto rc = connection_->read(base_, {"1.1"}, base);
+  if (!rc) return make_error(rc.error().code, "directory " + rc.error().message);
+  if (*rc != kSuccess || !base.found) {
+    return make_error(Errc::permission, "directory " + connection_->server() + ": ldap_base " + base_ +
+                                            " cannot be read (" + rc_text(*rc) +
+                                            "): it does not exist or the ACL hides it from this identity");
+  }
+  return "directory " + connection_->server() + ": connected, bound, " + base_ + " readable";
 }
 
 Result<std::vector<std::string>> LdapStore::users() const {

@@ -56,6 +56,7 @@ class LdapStore final : public RecordStore {
   Result<std::vector<std::string>> users() const override;
   std::string where() const override;
   int last_update_retries() const override { return last_retries_; }
+  Result<std::string> check() const override;
 
   // The budget (ldap_timeout) covers one login's directory work. A tool
   // that does many independent operations (migrate) gives each its own.
@@ -72,7 +73,9 @@ class LdapStore final : public RecordStore {
     DecodedState decoded;
   };
   LdapStore(MasterKey key, std::string base, std::unique_ptr<LdapConnection> connection);
-  // nullopt only for a user known not to have a record.
+  // nullopt only for a user known not to have a record. LDAP compares uid
+  // without case, so uid=Alice's entry answers a read of uid=alice: that is
+  // an error (not alice's record, and not "not enrolled" either).
   Result<std::optional<Current>> read_current(std::string_view user) const;
   // The first read of an update: what the last load() of this user read,
   // if there was one (its ciphertexts only; the enrolment is opened again),

@@ -68,21 +68,26 @@ Result<RecordStore::Write> judge_login(std::optional<Record>& rec, const LoginAt
   verdict = LoginVerdict{};
   if (!rec || rec->enrolment.state != EnrolmentState::active) return RecordStore::Write::nothing;
   verdict.recovery_left = rec->enrolment.recovery_hashes.size();
+  // Counted in an earlier round (an optimistic store read again after
+  // another login got in): judged as it was when it began, not counted twice.
+  const bool counted_before = on_record.already_counted();
   // The lock may have been set by a racing login since the first read.
-  if (is_locked(rec->ledger, attempt.now)) {
+  if (!counted_before && is_locked(rec->ledger, attempt.now)) {
     verdict.decision = Decision::locked;
     return RecordStore::Write::nothing;
   }
 
   // Count first: the failure is on record before the answer is looked at.
   Ledger counted = rec->ledger;
-  const bool locks = record_failure(counted, attempt.policy, attempt.now) == FailureOutcome::now_locked;
+  const bool locks =
+      !counted_before && record_failure(counted, attempt.policy, attempt.now) == FailureOutcome::now_locked;
   verdict.decision = Decision::malformed;
   TOTP_TRY_STATUS(on_record(counted));
 
   auto outcome = check_answer(*rec, attempt, verdict);
   if (!outcome) return outcome.error();
   if (!outcome->has_value()) {
+    if (counted_before) return RecordStore::Write::nothing;  // the failure is on record
     rec->ledger = std::move(counted);
     verdict.now_locked = locks;
     return RecordStore::Write::ledger_only;

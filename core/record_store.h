@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/record.h"
@@ -52,7 +53,27 @@ class RecordStore {
   // the process afterwards the failure counts. A right code's final write
   // then replaces it; a wrong code returns the counted ledger and nothing
   // more is written. on_record fails when there is no record.
-  using OnRecord = std::function<Status(const Ledger& counted)>;
+  //
+  // A store whose atomicity is optimistic (the directory) may call the
+  // mutator again on a fresher record after on_record succeeded in an
+  // earlier round. Then already_counted() is true: this attempt's failure
+  // is on record already, so the mutator must neither count it again nor
+  // refuse for a lock (that lock may be its own count, and the attempt
+  // was judged unlocked when it began); on_record() does nothing, and a
+  // wrong answer needs no further write. The files store, which locks,
+  // never does this.
+  class OnRecord {
+   public:
+    template <class F>
+    OnRecord(F&& f, bool already_counted = false)  // NOLINT: lambdas convert
+        : record_(std::forward<F>(f)), already_counted_(already_counted) {}
+    Status operator()(const Ledger& counted) const { return already_counted_ ? ok_status() : record_(counted); }
+    bool already_counted() const noexcept { return already_counted_; }
+
+   private:
+    std::function<Status(const Ledger&)> record_;
+    bool already_counted_ = false;
+  };
   using CheckingMutator = std::function<Result<Write>(std::optional<Record>& record, const OnRecord& on_record)>;
   virtual Status update_checked(std::string_view user, const CheckingMutator& mutate,
                                 const std::function<void()>& while_flushing = {}) = 0;
@@ -64,6 +85,11 @@ class RecordStore {
 
   // Every user with a record, sorted (migrate, list).
   virtual Result<std::vector<std::string>> users() const = 0;
+
+  // Checks that records can be read and written here (the directory:
+  // connects, binds and sees ldap_base) and says so in one line, e.g.
+  // "directory ldap://dir.example.com: bound as cn=pam_totp,...; ou=totp,... readable".
+  virtual Result<std::string> check() const = 0;
 
   // Where records live, for messages: "/var/lib/pam_totp" or
   // "ldap://dir.example.com ou=totp,dc=example,dc=com".

@@ -182,7 +182,7 @@ Result<Enrolment> open_enrolment(const MasterKey& key, std::string_view user, st
   auto plain = unseal(key, Aad(layout.header, kEnrolmentLabel, -1, user, {}).span(), layout.enrolment);
   if (!plain) {
     if (plain.error().code == Errc::tampered) {
-      return make_error(Errc::tampered, "enrolment authentication failed (tampered, truncated or another user's file)");
+      return make_error(Errc::tampered, "enrolment authentication failed (tampered, truncated, or another user's record)");
     }
     return plain.error();
   }

@@ -104,7 +104,10 @@ Status AccountService::with_proof(const SecureBytes* proof, const Action& action
     }
     if (caller_ == Caller::root) return action(*rec);
     Ledger& ledger = rec->ledger;
-    if (is_locked(ledger, settings_, t)) {
+    // Counted in an earlier round of an optimistic store: neither counted
+    // again nor refused for a lock that may be its own count.
+    const bool counted_before = on_record.already_counted();
+    if (!counted_before && is_locked(ledger, settings_, t)) {
       refusal = locked_error(ledger);
       return RecordStore::Write::nothing;
     }
@@ -116,11 +119,12 @@ Status AccountService::with_proof(const SecureBytes* proof, const Action& action
     // so whatever the caller does to this process from now on (limits,
     // signals, a closed pipe), the attempt has been counted.
     Ledger counted = ledger;
-    record_failure(counted, settings_, t);
+    if (!counted_before) record_failure(counted, settings_, t);
     TOTP_TRY_STATUS(on_record(counted));
     const auto wrong = [&](Error why) -> Result<RecordStore::Write> {
-      ledger = std::move(counted);
       refusal = std::move(why);
+      if (counted_before) return RecordStore::Write::nothing;  // the failure is on record
+      ledger = std::move(counted);
       return RecordStore::Write::ledger_only;
     };
     if (looks_like_recovery_code(proof->view())) {

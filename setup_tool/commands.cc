@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/store.h"
+#include "core/store_factory.h"
 #include "setup_tool/commands_common.h"
 #include "setup_tool/output.h"
 #include "setup_tool/terminal.h"
@@ -41,6 +42,14 @@ int run_init(const Context& ctx) {
     if (!ctx.opts.json) print_text(line + "\n");
   });
   if (!st) return fail_with(st.error());
+  // The records' store, tried once: a directory that cannot be reached or
+  // read is reported now, not at the first login.
+  auto store = open_record_store(*settings);
+  if (!store) return fail_with(store.error());
+  auto checked = (*store)->check();
+  if (!checked) return fail_with(checked.error());
+  lines.push_back(*checked);
+  if (!ctx.opts.json) print_text(*checked + "\n");
   if (ctx.opts.json) {
     Json j{{"key_file", settings->key_file}, {"state_dir", settings->state_dir}, {"actions", lines}};
     if (!print_json(j)) return fail(kExitError, "cannot write the output");

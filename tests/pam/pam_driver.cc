@@ -8,7 +8,7 @@
 //              [--check-host-state]
 //
 // --check-host-state compares what a module must not change in its host
-// (open fds, umask, cwd, signal dispositions and masks, rlimits) before
+// (open fds, threads, umask, cwd, signal dispositions and masks, rlimits) before
 // pam_start and after pam_authenticate and after pam_end, and prints
 // "HOST_STATE: unchanged" or "HOST_STATE: changed: <what>".
 // Time and syslog come from fake_host.cc.
@@ -146,8 +146,19 @@ std::string host_state() {
   }
   std::ifstream status("/proc/self/status");
   for (std::string line; std::getline(status, line);) {
-    if (line.rfind("Umask:", 0) == 0 || line.rfind("SigBlk:", 0) == 0 || line.rfind("SigIgn:", 0) == 0 ||
-        line.rfind("SigCgt:", 0) == 0) {
+    if (line.rfind("SigCgt:", 0) == 0) {
+      // glibc installs its own handler for its reserved signals 32 and 33
+      // (SIGCANCEL, SIGSETXID) when a process makes its first thread (the
+      // directory store's TLS watchdog); no program can see or change those
+      // (sigaction refuses them), so they are not the host's dispositions.
+      unsigned long long caught = std::strtoull(line.c_str() + 7, nullptr, 16);
+      caught &= ~((1ULL << 31) | (1ULL << 32));
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "SigCgt:\t%016llx", caught);
+      s += std::string(buf) + "\n";
+    } else if (line.rfind("Umask:", 0) == 0 || line.rfind("SigBlk:", 0) == 0 || line.rfind("SigIgn:", 0) == 0 ||
+               line.rfind("Threads:", 0) == 0) {
+      // Threads: a module must not leave one running (the watchdog is joined).
       s += line + "\n";
     }
   }
