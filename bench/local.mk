@@ -14,3 +14,18 @@ bench_pam_bench_SOURCES = \
 	bench/phase_costs.h bench/phase_costs.cc
 bench_pam_bench_CXXFLAGS = $(AM_CXXFLAGS) $(PAM_CFLAGS) $(CRYPTO_CFLAGS)
 bench_pam_bench_LDADD = libtotpcore.la $(PAM_LIBS) $(CRYPTO_LIBS) $(ARGON2_LIBS)
+
+# ldap_bench: the directory store (store = ldap) beside the files store,
+# through PAM, against a private slapd (scripts/bench-ldap.sh runs it).
+# The module's syslog calls are answered by the program itself
+# (bench/ldap_syslog_capture.cc), so those symbols are exported.
+noinst_PROGRAMS += bench/ldap_bench
+bench_ldap_bench_SOURCES = \
+	bench/ldap_bench.cc \
+	bench/bench_util.h bench/bench_util.cc \
+	bench/ldap_probe.h bench/ldap_probe.cc \
+	bench/ldap_syslog_capture.h bench/ldap_syslog_capture.cc
+bench_ldap_bench_CXXFLAGS = $(AM_CXXFLAGS) $(PAM_CFLAGS) $(CRYPTO_CFLAGS) $(LDAP_CFLAGS)
+bench_ldap_bench_LDFLAGS = -Wl,--export-dynamic-symbol=syslog -Wl,--export-dynamic-symbol=vsyslog \
+	-Wl,--export-dynamic-symbol=__syslog_chk -Wl,--export-dynamic-symbol=__vsyslog_chk
+bench_ldap_bench_LDADD = libtotpcore.la $(PAM_LIBS) $(CRYPTO_LIBS) $(ARGON2_LIBS) $(LDAP_LIBS)
