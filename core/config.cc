@@ -305,8 +305,14 @@ Status set_ldap_uri(Settings& s, std::string_view key, std::optional<std::string
   while (!(rest = trim(rest)).empty()) {
     std::size_t end = 0;
     while (end < rest.size() && !is_space(rest[end])) ++end;
-    const std::string_view uri = rest.substr(0, end);
+    std::string_view uri = rest.substr(0, end);
     rest.remove_prefix(end);
+    // "ldapi:///", "ldap://host/": the empty DN part the OpenLDAP tools
+    // write is dropped; anything after the slash is refused below.
+    if (uri.size() > 1 && uri.back() == '/' && uri.find("://") != std::string_view::npos &&
+        uri.find("://") + 3 <= uri.size() - 1) {
+      uri.remove_suffix(1);
+    }
     bool scheme_ok = false;
     for (std::string_view scheme : {"ldap://", "ldaps://", "ldapi://"}) {
       scheme_ok = scheme_ok || (uri.size() > scheme.size() - 2 && uri.substr(0, scheme.size()) == scheme);

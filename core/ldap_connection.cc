@@ -150,9 +150,15 @@ class LdapConnection::Impl {
   Status ensure() {
     if (ld_ != nullptr) return ok_status();
     std::string reasons;
-    for (const auto& uri : config_.uris) {
+    const std::size_t n = config_.uris.size();
+    for (std::size_t i = 0; i < n; ++i) {
       if (budget_.remaining_ms() == 0) break;
-      auto st = open(uri);
+      // Failover must not wait for a server that hangs rather than fails:
+      // connecting to each URI may take only its share of what is left,
+      // so the next ones still get their turn.
+      connect_cap_ms_ = std::max(1, budget_.remaining_ms() / static_cast<int>(n - i));
+      auto st = open(config_.uris[i]);
+      connect_cap_ms_ = 0;
       if (st) return st;
       reasons += (reasons.empty() ? "" : "; ") + st.error().message;
     }
@@ -164,10 +170,17 @@ class LdapConnection::Impl {
   // SIGPIPE blocked. Client-side failures (rc < 0) end the connection.
   template <class F>
   Result<int> call(const std::string& what, F&& f) {
-    const int left = budget_.remaining_ms();
-    if (left == 0) {
+    const int budget_left = budget_.remaining_ms();
+    const int cap_left = connect_cap_ms_ > 0 ? connect_cap_ms_ - connect_spent_ms() : budget_left;
+    const bool capped = cap_left < budget_left;
+    const int left = std::min(cap_left, budget_left);
+    const std::string out_of_time = capped ? "no answer within " + std::to_string(connect_cap_ms_) +
+                                                 " ms (this URI's share of ldap_timeout; the next one gets the rest)"
+                                           : spent_text();
+    if (left <= 0) {
+      const std::string where = server();
       close();
-      return make_error(Errc::io_error, server() + ": " + what + ": " + spent_text());
+      return make_error(Errc::io_error, where + ": " + what + ": " + out_of_time);
     }
     struct timeval tv {};
     tv.tv_sec = left / 1000;
@@ -187,7 +200,7 @@ class LdapConnection::Impl {
     if (rc < 0 || fired) {
       const std::string where = server();
       close();
-      if (fired || rc == LDAP_TIMEOUT) return make_error(Errc::io_error, where + ": " + what + ": " + spent_text());
+      if (fired || rc == LDAP_TIMEOUT) return make_error(Errc::io_error, where + ": " + what + ": " + out_of_time);
       return make_error(Errc::io_error, where + ": " + what + ": " + ldap_text(rc));
     }
     return rc;
@@ -208,7 +221,14 @@ class LdapConnection::Impl {
     return "no answer within ldap_timeout (" + std::to_string(budget_.total_ms() / 1000) + " s for the login's directory work)";
   }
 
+  // Milliseconds spent on the URI being connected to (see ensure()).
+  int connect_spent_ms() const {
+    return static_cast<int>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - connect_start_).count());
+  }
+
   Status open(const std::string& uri) {
+    connect_start_ = Clock::now();
     LDAP* ld = nullptr;
     if (int rc = ldap_initialize(&ld, uri.c_str()); rc != LDAP_SUCCESS || ld == nullptr) {
       return make_error(Errc::invalid_argument, uri + ": " + ldap_text(rc));
@@ -293,6 +313,8 @@ class LdapConnection::Impl {
   ldap_conncb callbacks_{};
   LDAP* ld_ = nullptr;
   std::string current_;
+  int connect_cap_ms_ = 0;  // while connecting: this URI's share of the budget
+  Clock::time_point connect_start_{};
 };
 
 LdapConnection::LdapConnection(LdapConfig config)

@@ -75,6 +75,13 @@ Result<MigrationReport> migrate_to_directory(FileStore& local, LdapStore& direct
     auto outcome = copy_one(user, **record, directory);
     if (!outcome) {
       fail(outcome.error().message);
+      // A directory that stopped answering would cost every remaining user
+      // its own ldap_timeout: stop here (a re-run resumes).
+      directory.renew_budget();
+      if (auto reachable = directory.check(); !reachable) {
+        return make_error(reachable.error().code, "stopped after " + std::to_string(report.copied.size()) +
+                                                      " copied: " + reachable.error().message);
+      }
       continue;
     }
     if (*outcome == Outcome::copied) {

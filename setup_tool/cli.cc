@@ -145,6 +145,11 @@ ParseOutcome parse_command_line(std::span<const std::string_view> args) {
       if (*v != "ldap") return fail("--to: unknown store '" + std::string(*v) + "' (only ldap)");
       o.migrate_to = std::string(*v);
       seen_to = true;
+    } else if (name == "--from-key") {
+      if (o.from_key) return fail("--from-key given twice");
+      auto v = take_value(name);
+      if (!v || v->empty() || v->front() != '/') return fail("--from-key needs an absolute path");
+      o.from_key = std::string(*v);
     } else if (name == "--remove-local") {
       if (!flag(o.remove_local)) return fail("--remove-local takes no value");
     } else if (name == "--force" || name == "-f") {
@@ -169,8 +174,8 @@ ParseOutcome parse_command_line(std::span<const std::string_view> args) {
   if (o.yes && !ok.yes) return fail("'" + cmd + "' does not take --yes");
   if (o.qr && !ok.qr) return fail("'" + cmd + "' does not take --qr");
   if (o.command == Command::unlock && !o.user) return fail("'unlock' needs --user NAME");
-  if (o.command != Command::migrate && (seen_to || o.remove_local)) {
-    return fail("'" + cmd + "' does not take --to or --remove-local");
+  if (o.command != Command::migrate && (seen_to || o.remove_local || o.from_key)) {
+    return fail("'" + cmd + "' does not take --to, --from-key or --remove-local");
   }
   if (o.command == Command::migrate && !seen_to) return fail("'migrate' needs --to ldap");
   return out;
@@ -258,7 +263,7 @@ std::string usage_text(std::optional<Command> command) {
              "\n" +
              common;
     case Command::migrate:
-      return "Usage: totp-setup migrate --to ldap [--remove-local] [--config PATH] [--json]\n"
+      return "Usage: totp-setup migrate --to ldap [--from-key PATH] [--remove-local] [--config PATH] [--json]\n"
              "Copy every record of this server's state directory into the directory store\n"
              "named by the ldap_* settings (store may still be files), read each back and\n"
              "compare. A user the directory already holds with the same enrolment is left\n"
@@ -266,6 +271,8 @@ std::string usage_text(std::optional<Command> command) {
              "Root only.\n"
              "\n"
              "  --to ldap       the directory store (the only target)\n"
+             "  --from-key PATH the key this server's records are sealed under, when the\n"
+             "                  fleet's key (key_file) replaced it; they are sealed anew\n"
              "  --remove-local  remove each local record once the directory holds it\n" +
              common;
     case Command::help:

@@ -32,6 +32,7 @@ struct Options {
   bool json = false;
   std::string migrate_to;     // migrate --to STORE ("ldap")
   bool remove_local = false;  // migrate --remove-local
+  std::optional<std::string> from_key;  // migrate --from-key PATH: the key the local records are sealed under
   bool help = false;     // --help: help for `command`
   bool version = false;  // --version
   std::optional<Command> help_topic;  // "totp-setup help status"

@@ -18,7 +18,9 @@ int run_migrate(const Context& ctx) {
   auto settings = load_tool_settings(ctx.opts.config_path);
   if (!settings) return fail_with(settings.error());
   if (Status st = check_ldap_settings(*settings, "migrate --to ldap"); !st) return fail(kExitError, st.error().message);
-  auto key = load_master_key(settings->key_file);
+  // The local records may be sealed under this server's old key (--from-key)
+  // while the directory's are sealed under the fleet's (key_file).
+  auto key = load_master_key(ctx.opts.from_key.value_or(settings->key_file));
   if (!key) return fail_with(Error{key.error().code, key.error().message + " (run 'totp-setup init' first?)"});
   auto second_key = load_master_key(settings->key_file);
   if (!second_key) return fail_with(second_key.error());
