@@ -156,7 +156,7 @@ class LdapConnection::Impl {
       // Failover must not wait for a server that hangs rather than fails:
       // connecting to each URI may take only its share of what is left,
       // so the next ones still get their turn.
-      connect_cap_ms_ = std::max(1, budget_.remaining_ms() / static_cast<int>(n - i));
+      connect_cap_ms_ = i + 1 < n ? std::max(1, budget_.remaining_ms() / static_cast<int>(n - i)) : 0;
       auto st = open(config_.uris[i]);
       connect_cap_ms_ = 0;
       if (st) return st;
@@ -199,9 +199,18 @@ class LdapConnection::Impl {
     }
     if (rc < 0 || fired) {
       const std::string where = server();
+      // libldap's own words, e.g. why a certificate was not trusted.
+      std::string detail;
+      char* diagnostic = nullptr;
+      if (ldap_get_option(ld_, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diagnostic) == LDAP_OPT_SUCCESS && diagnostic != nullptr) {
+        std::string text(diagnostic, std::min<std::size_t>(std::strlen(diagnostic), 200));
+        for (char& c : text) c = (c >= 0x20 && c < 0x7f) ? c : ' ';
+        if (!text.empty()) detail = " (" + text + ")";
+        ldap_memfree(diagnostic);
+      }
       close();
       if (fired || rc == LDAP_TIMEOUT) return make_error(Errc::io_error, where + ": " + what + ": " + out_of_time);
-      return make_error(Errc::io_error, where + ": " + what + ": " + ldap_text(rc));
+      return make_error(Errc::io_error, where + ": " + what + ": " + ldap_text(rc) + detail);
     }
     return rc;
   }
@@ -276,13 +285,13 @@ class LdapConnection::Impl {
       }
     }
     Result<int> bound = config_.bind_dn.empty()
-                            ? call("SASL EXTERNAL bind",
+                            ? call(starts_with(uri, "ldaps://") ? "TLS handshake + SASL EXTERNAL bind" : "SASL EXTERNAL bind",
                                    [](LDAP* l, timeval*) {
                                      // An empty credential, not a null one (the server answers 14).
                                      berval none{0, const_cast<char*>("")};
                                      return ldap_sasl_bind_s(l, nullptr, "EXTERNAL", &none, nullptr, nullptr, nullptr);
                                    })
-                            : call("bind", [this](LDAP* l, timeval*) {
+                            : call(starts_with(uri, "ldaps://") ? "TLS handshake + bind" : "bind", [this](LDAP* l, timeval*) {
                                 berval cred = as_berval(config_.password.span());
                                 return ldap_sasl_bind_s(l, config_.bind_dn.c_str(), LDAP_SASL_SIMPLE, &cred, nullptr,
                                                         nullptr, nullptr);
@@ -324,7 +333,20 @@ LdapConnection::~LdapConnection() = default;
 
 std::string LdapConnection::server() const { return impl_->server(); }
 
+bool LdapConnection::alive() const { return impl_->handle() != nullptr; }
+
 Result<int> LdapConnection::read(const std::string& dn, const std::vector<std::string>& attributes, LdapEntry& out) {
+  // A read is safe to repeat: on a connection that was already up (and may
+  // have been closed by the server or a firewall while idle), a transport
+  // failure is followed by one new connection and one more try.
+  const bool was_up = alive();
+  auto rc = read_once(dn, attributes, out);
+  if (!rc && was_up && !alive()) rc = read_once(dn, attributes, out);
+  return rc;
+}
+
+Result<int> LdapConnection::read_once(const std::string& dn, const std::vector<std::string>& attributes,
+                                      LdapEntry& out) {
   out = LdapEntry{};
   TOTP_TRY_STATUS(impl_->ensure());
   std::vector<char*> attrs;

@@ -80,6 +80,8 @@ class LdapConnection {
   LdapBudget& budget() noexcept { return budget_; }
   // The URI of the live connection (or the first configured one).
   std::string server() const;
+  // A connection is up (false after a transport failure ended it).
+  bool alive() const;
 
   // Each returns the LDAP result code of the operation (0 success, 16
   // noSuchAttribute, 32 noSuchObject, 68 alreadyExists, 122 assertion
@@ -99,6 +101,7 @@ class LdapConnection {
                    std::vector<std::string>& out);
 
  private:
+  Result<int> read_once(const std::string& dn, const std::vector<std::string>& attributes, LdapEntry& out);
   class Impl;
   LdapBudget budget_;  // before impl_, which keeps a reference to it
   std::unique_ptr<Impl> impl_;

@@ -25,6 +25,9 @@ constexpr int kNoSuchAttribute = 16;  // a CAS lost: the old value is gone
 constexpr int kNoSuchObject = 32;
 constexpr int kAlreadyExists = 68;
 constexpr int kAssertionFailed = 122;
+// Not an LDAP code: a write whose answer never came and that, read back,
+// did not land (the round is decided again).
+constexpr int kNotApplied = -1000;
 
 std::span<const std::uint8_t> bytes_of(std::string_view s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
@@ -52,15 +55,17 @@ void back_off(int attempt, LdapBudget& budget) {
 
 Result<SecureBytes> read_password_file(const std::string& path, uid_t owner) {
   std::size_t size = 0;
+  // A problem with the file is a failure to use the directory (exit 1 for
+  // the tool), whatever the file's own error says.
   auto fd = open_path_checked(path, Ownership{owner, 077}, kMaxPasswordSize, &size);
-  if (!fd) return make_error(fd.error().code, "ldap_bind_password_file " + fd.error().message);
+  if (!fd) return make_error(Errc::io_error, "ldap_bind_password_file " + fd.error().message);
   auto bytes = read_all(fd->get(), kMaxPasswordSize, size);
   if (!bytes) return make_error(bytes.error().code, "ldap_bind_password_file " + path + ": " + bytes.error().message);
   // One line: the trailing newline an editor adds is not part of it.
   std::size_t n = bytes->size();
   while (n > 0 && ((*bytes)[n - 1] == '\n' || (*bytes)[n - 1] == '\r')) --n;
   bytes->truncate(n);
-  if (bytes->empty()) return make_error(Errc::invalid_argument, "ldap_bind_password_file " + path + ": empty");
+  if (bytes->empty()) return make_error(Errc::io_error, "ldap_bind_password_file " + path + ": empty");
   return bytes;
 }
 
@@ -104,21 +109,17 @@ Result<std::optional<LdapStore::Current>> LdapStore::read_current(std::string_vi
   auto rc = connection_->read(dn, {"uid", kLdapEnrolmentAttribute, kLdapLedgerAttribute}, entry);
   if (!rc) return make_error(rc.error().code, "directory " + rc.error().message);
   if (*rc == kNoSuchObject) {
-    // Absent, or hidden from us: only a visible ldap_base tells them apart.
-    LdapEntry base;
-    auto base_rc = connection_->read(base_, {"1.1"}, base);
-    if (!base_rc) return make_error(base_rc.error().code, "directory " + base_rc.error().message);
-    if (*base_rc == kSuccess && base.found) return std::optional<Current>();
-    return make_error(Errc::permission, "directory " + connection_->server() + ": ldap_base " + base_ +
-                                            " cannot be read (" + rc_text(*base_rc) +
-                                            "): it does not exist or the ACL hides it from this identity");
+    // Absent, or hidden from us: a search the ACL refuses answers the same.
+    // Only the marker entry, which sits among the records, tells them apart.
+    TOTP_TRY_STATUS(see_marker());
+    return std::optional<Current>();
   }
   if (*rc != kSuccess) return about(user, make_error(Errc::io_error, "read refused: " + rc_text(*rc)));
   // The entry's own uid must be this very name, byte for byte.
   // An entry whose uid cannot be read is an error, never "not enrolled".
   const auto* uids = entry.values("uid");
   if (uids == nullptr || uids->empty()) {
-    return about(user, make_error(Errc::permission, "entry has no readable uid (the ACL hides it from this identity)"));
+    return about(user, make_error(Errc::io_error, "entry has no readable uid (the ACL hides it from this identity)"));
   }
   bool same_name = false;
   for (const auto& v : *uids) {
@@ -127,7 +128,7 @@ Result<std::optional<LdapStore::Current>> LdapStore::read_current(std::string_vi
   if (!same_name) {
     // Never "not enrolled" (nullok would let the name in without a code),
     // never another user's record.
-    return about(user, make_error(Errc::invalid_argument,
+    return about(user, make_error(Errc::io_error,
                                   "the entry found is another name's (uid " +
                                       std::string(reinterpret_cast<const char*>(uids->front().data()),
                                                   std::min<std::size_t>(uids->front().size(), kMaxUserNameSize)) +
@@ -186,6 +187,31 @@ Status LdapStore::update_checked(std::string_view user, const CheckingMutator& m
     return ok_status();
   };
 
+  // A write whose answer never came (the connection broke: an idle
+  // connection closed by the server or a firewall while the user typed, a
+  // restarted slapd) is read back: what the directory holds says whether it
+  // landed. Landed: kSuccess. Not: kNotApplied, and the round is decided
+  // again on a fresh read. Only if the directory cannot be read either is
+  // the outcome unknown: an error, and the login is refused.
+  const auto confirmed = [&](Result<int> rc, const std::vector<std::uint8_t>* enrolment,
+                             const std::vector<std::uint8_t>* ledger) -> Result<int> {
+    if (rc || connection_->alive()) return rc;
+    LdapEntry now;
+    auto back = connection_->read(dn, {enrolment_attr, ledger_attr}, now);
+    if (!back) {
+      return make_error(back.error().code, "directory " + rc.error().message + "; outcome unknown (" +
+                                               back.error().message + ")");
+    }
+    if (*back == kNoSuchObject) return ledger == nullptr ? kSuccess : kNotApplied;  // a delete landed
+    if (*back != kSuccess || ledger == nullptr) return kNotApplied;
+    const auto same = [&](const std::string& attr, const std::vector<std::uint8_t>& want) {
+      const auto* v = now.values(attr);
+      return v != nullptr && v->size() == 1 && v->front() == want;
+    };
+    const bool landed = same(ledger_attr, *ledger) && (enrolment == nullptr || same(enrolment_attr, *enrolment));
+    return landed ? kSuccess : kNotApplied;
+  };
+
   last_retries_ = 0;
   bool counted = false;  // this attempt's failure went on record in an earlier round
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
@@ -204,9 +230,9 @@ Status LdapStore::update_checked(std::string_view user, const CheckingMutator& m
       if (!cur) return about(user, make_error(Errc::not_found, "no record to count against"));
       auto next = seal_ledger_value(key_, user, cur->enrolment_value, cur->decoded.seq + 1, counted_ledger);
       if (!next) return about(user, next.error());
-      auto rc = cas_ledger(*cur, *next);
+      auto rc = confirmed(cas_ledger(*cur, *next), nullptr, &*next);
       if (!rc) return make_error(rc.error().code, "directory " + rc.error().message);
-      if (*rc == kNoSuchAttribute) {
+      if (*rc == kNoSuchAttribute || *rc == kNotApplied) {
         lost_race = true;
         return about(user, make_error(Errc::busy, "changed by another server meanwhile"));
       }
@@ -231,10 +257,10 @@ Status LdapStore::update_checked(std::string_view user, const CheckingMutator& m
       if (!cur) return ok_status();
       const std::string assertion = "(&(" + enrolment_attr + "=" + ldap_filter_escape(cur->enrolment_value) + ")(" +
                                     ledger_attr + "=" + ldap_filter_escape(cur->ledger_value) + "))";
-      auto rc = connection_->delete_if(dn, assertion);
+      auto rc = confirmed(connection_->delete_if(dn, assertion), nullptr, nullptr);
       if (!rc) return make_error(rc.error().code, "directory " + rc.error().message);
       if (*rc == kSuccess) return ok_status();
-      if (*rc == kAssertionFailed || *rc == kNoSuchObject) continue;
+      if (*rc == kAssertionFailed || *rc == kNoSuchObject || *rc == kNotApplied) continue;
       return about(user, make_error(Errc::io_error, "delete refused: " + rc_text(*rc)));
     }
 
@@ -258,9 +284,9 @@ Status LdapStore::update_checked(std::string_view user, const CheckingMutator& m
       if (on_record_ledger && constant_time_equal(on_record_ledger->span(), wanted.span())) return written();
       auto next = seal_ledger_value(key_, user, cur->enrolment_value, cur->decoded.seq + 1, record->ledger);
       if (!next) return about(user, next.error());
-      auto rc = cas_ledger(*cur, *next);
+      auto rc = confirmed(cas_ledger(*cur, *next), nullptr, &*next);
       if (!rc) return make_error(rc.error().code, "directory " + rc.error().message);
-      if (*rc == kNoSuchAttribute) continue;
+      if (*rc == kNoSuchAttribute || *rc == kNotApplied) continue;
       if (*rc != kSuccess) return about(user, make_error(Errc::io_error, "ledger update refused: " + rc_text(*rc)));
       return written();
     }
@@ -280,9 +306,13 @@ Status LdapStore::update_checked(std::string_view user, const CheckingMutator& m
                                     {LdapChange::Op::delete_value, ledger_attr, cur->ledger_value},
                                     {LdapChange::Op::add_value, ledger_attr, sealed->ledger}});
     }
+    rc = confirmed(std::move(rc), &sealed->enrolment, &sealed->ledger);
     if (!rc) return make_error(rc.error().code, "directory " + rc.error().message);
     if (*rc == kSuccess) return written();
-    if ((!cur && *rc == kAlreadyExists) || (cur && (*rc == kNoSuchAttribute || *rc == kNoSuchObject))) continue;
+    if (*rc == kNotApplied || (!cur && *rc == kAlreadyExists) ||
+        (cur && (*rc == kNoSuchAttribute || *rc == kNoSuchObject))) {
+      continue;
+    }
     return about(user, make_error(Errc::io_error, std::string(cur ? "record update" : "record creation") +
                                                       " refused: " + rc_text(*rc)));
   }
@@ -290,16 +320,47 @@ Status LdapStore::update_checked(std::string_view user, const CheckingMutator& m
                                                " times in a row; not updated"));
 }
 
-Result<std::string> LdapStore::check() const {
-  LdapEntry base;
-  auto rc = connection_->read(base_, {"1.1"}, base);
+std::string LdapStore::marker_dn() const { return std::string("uid=") + kLdapMarkerUid + "," + base_; }
+
+Status LdapStore::see_marker() const {
+  if (marker_seen_) return ok_status();
+  LdapEntry marker;
+  auto rc = connection_->read(marker_dn(), {"1.1"}, marker);
   if (!rc) return make_error(rc.error().code, "directory " + rc.error().message);
-  if (*rc != kSuccess || !base.found) {
-    return make_error(Errc::permission, "directory " + connection_->server() + ": ldap_base " + base_ +
-                                            " cannot be read (" + rc_text(*rc) +
-                                            "): it does not exist or the ACL hides it from this identity");
+  if (*rc != kSuccess || !marker.found) {
+    return make_error(Errc::io_error, "directory " + connection_->server() + ": the marker entry " + marker_dn() +
+                                          " cannot be read (" + rc_text(*rc) +
+                                          "): ldap_base is wrong, 'totp-setup init' was not run with store = ldap, "
+                                          "or the ACL hides the records from this identity; so no user can be "
+                                          "taken as not enrolled");
   }
-  return "directory " + connection_->server() + ": connected, bound, " + base_ + " readable";
+  marker_seen_ = true;
+  return ok_status();
+}
+
+Result<std::string> LdapStore::check() const {
+  LdapEntry marker;
+  auto rc = connection_->read(marker_dn(), {"1.1"}, marker);
+  if (!rc) return make_error(rc.error().code, "directory " + rc.error().message);
+  std::string made;
+  if (*rc == kNoSuchObject) {
+    // init: the marker goes among the records (the service account may add there).
+    auto added = connection_->add(marker_dn(), {{LdapChange::Op::add_value, "objectClass", bytes_of(kLdapObjectClass)},
+                                                {LdapChange::Op::add_value, "uid", bytes_of(kLdapMarkerUid)}});
+    if (!added) return make_error(added.error().code, "directory " + added.error().message);
+    if (*added != kSuccess && *added != kAlreadyExists) {
+      return make_error(Errc::io_error, "directory " + connection_->server() + ": cannot create the marker entry " +
+                                            marker_dn() + ": " + rc_text(*added) +
+                                            " (does ldap_base exist? may this identity add entries there?)");
+    }
+    made = "created the marker entry " + marker_dn() + "; ";
+  } else if (*rc != kSuccess) {
+    return make_error(Errc::io_error, "directory " + connection_->server() + ": " + marker_dn() +
+                                          " cannot be read: " + rc_text(*rc));
+  }
+  marker_seen_ = false;
+  TOTP_TRY_STATUS(see_marker());
+  return "directory " + connection_->server() + ": " + made + "connected, bound, records under " + base_ + " readable";
 }
 
 Result<std::vector<std::string>> LdapStore::users() const {
@@ -322,6 +383,7 @@ namespace {
 std::string rc_text(int rc) {
   switch (rc) {
     case 0: return "success (0)";
+    case 4: return "size limit exceeded (4): give this identity a 'limits ... size=unlimited' line in slapd";
     case 16: return "no such attribute (16)";
     case 32: return "no such object (32)";
     case 49: return "invalid credentials (49)";

@@ -17,8 +17,10 @@
 // values (RFC 4528; 122: again).
 //
 // "Not enrolled" is said only when the bind succeeded, the user's entry is
-// absent and ldap_base itself is visible: a search the ACL refuses looks
-// exactly like a missing entry. Anything else (unreachable, TLS, bind,
+// absent and the marker entry uid=.pam_totp,<ldap_base> (made by `totp-setup
+// init`) is visible: a search the ACL refuses looks exactly like a missing
+// entry, and a visible ldap_base alone would not prove the records are
+// visible too. Anything else (unreachable, TLS, bind,
 // timeout, an entry without both values, a value that does not
 // authenticate) is an error, and an update whose outcome the directory
 // never reported is an error too (the caller refuses the login).
@@ -42,6 +44,10 @@ namespace totp {
 inline constexpr const char* kLdapObjectClass = "pamTotpRecord";
 inline constexpr const char* kLdapEnrolmentAttribute = "pamTotpEnrolment";
 inline constexpr const char* kLdapLedgerAttribute = "pamTotpLedger";
+// The marker entry uid=.pam_totp,<ldap_base> (a name no user can have),
+// made by `totp-setup init`: seeing it proves this identity sees the
+// records, so a user's missing entry really means "not enrolled".
+inline constexpr const char* kLdapMarkerUid = ".pam_totp";
 
 class LdapStore final : public RecordStore {
  public:
@@ -89,11 +95,15 @@ class LdapStore final : public RecordStore {
     std::vector<std::uint8_t> ledger_value;
   };
   Error about(std::string_view user, const Error& e) const;
+  std::string marker_dn() const;
+  // The marker entry is visible (read once per store).
+  Status see_marker() const;
 
   MasterKey key_;
   std::string base_;
   int last_retries_ = 0;
   mutable std::optional<LoadMemo> last_load_;
+  mutable bool marker_seen_ = false;
   // Reads reconnect and spend budget: state, not the store's contents.
   mutable std::unique_ptr<LdapConnection> connection_;
 };

@@ -5,10 +5,13 @@ namespace totp {
 
 namespace {
 
+// The same enrolment: the same secret, made at the same time with the same
+// code parameters. What changes in use (recovery codes spent or renewed,
+// pending -> active) does not make it another one: the directory's copy
+// is then simply the newer.
 bool same_enrolment(const Enrolment& a, const Enrolment& b) {
-  const SecureBytes x = serialize_enrolment(a);
-  const SecureBytes y = serialize_enrolment(b);
-  return constant_time_equal(x.span(), y.span());
+  return constant_time_equal(a.secret.span(), b.secret.span()) && a.created == b.created &&
+         a.otp.digits == b.otp.digits && a.otp.period == b.otp.period && a.otp.algorithm == b.otp.algorithm;
 }
 
 enum class Outcome { copied, already };
@@ -60,6 +63,11 @@ Result<MigrationReport> migrate_to_directory(FileStore& local, LdapStore& direct
     if (progress) progress(line);
   };
   MigrationReport report;
+  // The directory usable, and its marker entry made (as `init` would), so
+  // that the first user is judged like the others.
+  auto ready = directory.check();
+  if (!ready) return ready.error();
+  say(*ready);
   for (const std::string& user : *users) {
     const auto fail = [&](const std::string& why) {
       report.failed.emplace_back(user, why);
@@ -79,8 +87,9 @@ Result<MigrationReport> migrate_to_directory(FileStore& local, LdapStore& direct
       // its own ldap_timeout: stop here (a re-run resumes).
       directory.renew_budget();
       if (auto reachable = directory.check(); !reachable) {
-        return make_error(reachable.error().code, "stopped after " + std::to_string(report.copied.size()) +
-                                                      " copied: " + reachable.error().message);
+        report.stopped = "stopped: " + reachable.error().message;
+        say(*report.stopped);
+        return report;
       }
       continue;
     }

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,10 +27,14 @@ struct MigrationReport {
   std::vector<std::string> already;
   std::vector<std::pair<std::string, std::string>> failed;  // user, reason
   std::vector<std::string> removed_local;
+  // Set when the directory stopped answering: the run ended there (the
+  // users not reached are in no list; a re-run resumes).
+  std::optional<std::string> stopped;
 };
 
-// Errors only for what stops the whole run (the local store cannot be
-// listed); per-user problems are in the report. `progress` gets one line
+// Errors only for what prevents the run (the local store cannot be listed,
+// the directory cannot be used at the start); per-user problems, and a
+// directory that stops answering half-way (`stopped`), are in the report. `progress` gets one line
 // per event ("copied alice").
 Result<MigrationReport> migrate_to_directory(FileStore& local, LdapStore& directory, bool remove_local,
                                              const std::function<void(const std::string&)>& progress);

@@ -25,8 +25,9 @@ Result<std::vector<std::string>> FileStore::users() const {
   while (const dirent* e = ::readdir(dir)) {
     // Lock files (".lock.<user>") and temp files (".<user>.tmp") start
     // with '.', which a valid user name never does.
+    // Anything else with a user's name (a symbolic link, a directory) is
+    // listed too: reading it then fails loudly instead of going unnoticed.
     const std::string_view name(e->d_name);
-    if (e->d_type != DT_REG && e->d_type != DT_UNKNOWN) continue;
     if (validate_user_name(name)) names.emplace_back(name);
     errno = 0;
   }

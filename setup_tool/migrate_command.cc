@@ -21,7 +21,10 @@ int run_migrate(const Context& ctx) {
   // The local records may be sealed under this server's old key (--from-key)
   // while the directory's are sealed under the fleet's (key_file).
   auto key = load_master_key(ctx.opts.from_key.value_or(settings->key_file));
-  if (!key) return fail_with(Error{key.error().code, key.error().message + " (run 'totp-setup init' first?)"});
+  if (!key) {
+    if (ctx.opts.from_key) return fail(kExitError, "--from-key: " + key.error().message);
+    return fail_with(Error{key.error().code, key.error().message + " (run 'totp-setup init' first?)"});
+  }
   auto second_key = load_master_key(settings->key_file);
   if (!second_key) return fail_with(second_key.error());
   auto local = FileStore::open(settings->state_dir, std::move(*key));
@@ -40,6 +43,7 @@ int run_migrate(const Context& ctx) {
     for (const auto& [user, why] : report->failed) failed.push_back(Json{{"user", user}, {"error", why}});
     Json j{{"copied", report->copied}, {"already", report->already}, {"failed", failed},
            {"removed_local", report->removed_local}};
+    if (report->stopped) j["stopped"] = *report->stopped;
     if (!print_json(j)) return fail(kExitError, "cannot write the output");
   } else {
     std::string summary = std::to_string(report->copied.size()) + " copied, " +
@@ -48,6 +52,7 @@ int run_migrate(const Context& ctx) {
     if (ctx.opts.remove_local) summary += ", " + std::to_string(report->removed_local.size()) + " local records removed";
     if (!print_out(summary + "\n")) return fail(kExitError, "cannot write the output");
   }
+  if (report->stopped) return fail(kExitError, *report->stopped);
   if (!report->failed.empty()) {
     return fail(kExitError, std::to_string(report->failed.size()) + " record(s) not migrated (see above)");
   }

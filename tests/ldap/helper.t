@@ -110,4 +110,27 @@ echo "$nr_code" | as_user "$E2E_TOOL" remove --yes --json >"$E2E_TMP/rm.json" 2>
 check "$B removes their enrolment with a code" sh -c "jq -e '.removed == true' '$E2E_TMP/rm.json' >/dev/null"
 check "  the entry is gone from the directory" test -z "$(entry_of "$B")"
 check "  root's status: not enrolled" test "$(nr_status "$B" | jq -r .enrolled)" = false
+
+# --- the interactive wizard, through the helper, into the directory ---------------------
+# The user answers the wizard's "Verification code:" with a code of the
+# secret it shows (read from its output through a fifo, as a person would).
+mkdir -p "$E2E_TMP/w"; chown "$B" "$E2E_TMP/w"; chmod 0700 "$E2E_TMP/w"
+runuser -u "$B" -- mkfifo "$E2E_TMP/w/in"
+: >"$E2E_TMP/w/out"; chown "$B" "$E2E_TMP/w/out"
+(as_user "$E2E_TOOL" enroll --qr none <"$E2E_TMP/w/in" >"$E2E_TMP/w/out" 2>"$E2E_TMP/w/err"; echo $? >"$E2E_TMP/w/rc") &
+exec 8>"$E2E_TMP/w/in"
+i=0; while ! grep -q '^URI:' "$E2E_TMP/w/out" && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
+wuri=$(sed -n 's/^URI: *//p' "$E2E_TMP/w/out")
+check "the wizard shows a new enrolment (URI) before any code" test -n "$wuri"
+check "  nothing active in the directory before the code is confirmed" \
+  test "$(nr_status "$B" | jq -r .enrolled)" = false
+wsecret=$(printf '%s\n' "$wuri" | sed -n 's/.*[?&]secret=\([^&]*\).*/\1/p')
+oathtool --totp -b "$wsecret" >&8
+exec 8>&-
+wait
+check "  the wizard, given the app's code, exits 0" test "$(cat "$E2E_TMP/w/rc")" = 0
+check "  and shows 10 recovery codes" test "$(grep -cE '^ +[0-9]+\. +[a-z0-9]{5}-[a-z0-9]{5}$' "$E2E_TMP/w/out")" = 10
+check "  the enrolment is active, in the directory" test "$(nr_status "$B" | jq -r .enrolled)" = true
+entry_of "$B" >"$E2E_TMP/entry3"
+check "  uid=$B is back in the directory" grep -q "^dn: uid=$B,$LDAP_BASE" "$E2E_TMP/entry3"
 done_testing

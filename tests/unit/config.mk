@@ -7,3 +7,9 @@ tests_unit_test_config_LDADD = $(TEST_UNIT_LIBS)
 tests_unit_test_log_SOURCES = tests/unit/test_log.cc
 tests_unit_test_log_CXXFLAGS = $(TEST_UNIT_CXXFLAGS)
 tests_unit_test_log_LDADD = $(TEST_UNIT_LIBS)
+# The store setting and the ldap_* settings (issue 14).
+check_PROGRAMS += tests/unit/test_config_store
+TESTS += tests/unit/test_config_store
+tests_unit_test_config_store_SOURCES = tests/unit/test_config_store.cc tests/unit/state_test_util.h
+tests_unit_test_config_store_CXXFLAGS = $(TEST_UNIT_CXXFLAGS)
+tests_unit_test_config_store_LDADD = $(TEST_UNIT_LIBS)

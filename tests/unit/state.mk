@@ -38,3 +38,14 @@ tests_unit_test_store_stress_LDADD = $(TEST_UNIT_LIBS)
 tests_unit_test_state_root_SOURCES = tests/unit/test_state_root.cc tests/unit/state_test_util.h
 tests_unit_test_state_root_CXXFLAGS = $(TEST_UNIT_CXXFLAGS)
 tests_unit_test_state_root_LDADD = $(TEST_UNIT_LIBS)
+
+# The directory store's pieces (issue 14): the sealed record form, and the
+# filter escape, budget, watchdog and LdapStore without a directory.
+check_PROGRAMS += tests/unit/test_sealed_record tests/unit/test_ldap_pieces
+TESTS += tests/unit/test_sealed_record tests/unit/test_ldap_pieces
+tests_unit_test_sealed_record_SOURCES = tests/unit/test_sealed_record.cc tests/unit/state_test_util.h
+tests_unit_test_sealed_record_CXXFLAGS = $(TEST_UNIT_CXXFLAGS)
+tests_unit_test_sealed_record_LDADD = $(TEST_UNIT_LIBS)
+tests_unit_test_ldap_pieces_SOURCES = tests/unit/test_ldap_pieces.cc tests/unit/state_test_util.h
+tests_unit_test_ldap_pieces_CXXFLAGS = $(TEST_UNIT_CXXFLAGS) $(LDAP_CFLAGS)
+tests_unit_test_ldap_pieces_LDADD = $(TEST_UNIT_LIBS)
