@@ -22,7 +22,9 @@ done
 . "$E2E_SRC/tests/ldap/slapd_lib.sh"
 
 # The directory, started from this (main) shell; stopped by the trap.
-nr_trap "ldap_stop"
+WIZ=$(mktemp -d /tmp/totp-wiz.XXXXXX) || bail "mktemp failed"   # the wizard's fifo, reachable by the user
+chmod 0711 "$WIZ"
+nr_trap "ldap_stop; rm -rf '$WIZ'"
 ldap_start "$E2E_TMP/ldap" >"$E2E_TMP/ldap.out" 2>&1 || { cat "$E2E_TMP/ldap.out" >&2; bail "slapd did not start"; }
 TIMEOUT=3
 nr_system_config "window = $NR_WINDOW" "deny = 5" "store = ldap" "ldap_uri = $LDAP_LDAPI_URI" \
@@ -114,22 +116,22 @@ check "  root's status: not enrolled" test "$(nr_status "$B" | jq -r .enrolled)"
 # --- the interactive wizard, through the helper, into the directory ---------------------
 # The user answers the wizard's "Verification code:" with a code of the
 # secret it shows (read from its output through a fifo, as a person would).
-mkdir -p "$E2E_TMP/w"; chown "$B" "$E2E_TMP/w"; chmod 0700 "$E2E_TMP/w"
-runuser -u "$B" -- mkfifo "$E2E_TMP/w/in"
-: >"$E2E_TMP/w/out"; chown "$B" "$E2E_TMP/w/out"
-(as_user "$E2E_TOOL" enroll --qr none <"$E2E_TMP/w/in" >"$E2E_TMP/w/out" 2>"$E2E_TMP/w/err"; echo $? >"$E2E_TMP/w/rc") &
-exec 8>"$E2E_TMP/w/in"
-i=0; while ! grep -q '^URI:' "$E2E_TMP/w/out" && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
-wuri=$(sed -n 's/^URI: *//p' "$E2E_TMP/w/out")
+W=$WIZ
+mkfifo -m 0600 "$W/in" && chown "$B" "$W/in" || bail "mkfifo failed"
+(as_user sh -c 'exec "$1" enroll --qr none' wiz "$E2E_TOOL" <"$W/in" >"$W/out" 2>"$W/err"; echo $? >"$W/rc") &
+wizard=$!
+exec 8>"$W/in"
+i=0; while ! grep -q '^URI:' "$W/out" && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
+wuri=$(sed -n 's/^URI: *//p' "$W/out")
 check "the wizard shows a new enrolment (URI) before any code" test -n "$wuri"
 check "  nothing active in the directory before the code is confirmed" \
   test "$(nr_status "$B" | jq -r .enrolled)" = false
 wsecret=$(printf '%s\n' "$wuri" | sed -n 's/.*[?&]secret=\([^&]*\).*/\1/p')
 oathtool --totp -b "$wsecret" >&8
 exec 8>&-
-wait
-check "  the wizard, given the app's code, exits 0" test "$(cat "$E2E_TMP/w/rc")" = 0
-check "  and shows 10 recovery codes" test "$(grep -cE '^ +[0-9]+\. +[a-z0-9]{5}-[a-z0-9]{5}$' "$E2E_TMP/w/out")" = 10
+wait "$wizard"   # not a bare wait: slapd and the syslog sink are children too
+check "  the wizard, given the app's code, exits 0" test "$(cat "$W/rc")" = 0
+check "  and shows 10 recovery codes" test "$(grep -cE '^ +[0-9]+\. +[a-z0-9]{5}-[a-z0-9]{5}$' "$W/out")" = 10
 check "  the enrolment is active, in the directory" test "$(nr_status "$B" | jq -r .enrolled)" = true
 entry_of "$B" >"$E2E_TMP/entry3"
 check "  uid=$B is back in the directory" grep -q "^dn: uid=$B,$LDAP_BASE" "$E2E_TMP/entry3"
