@@ -88,7 +88,8 @@ class RecordStore {
 
   // Checks that records can be read and written here (the directory:
   // connects, binds and sees ldap_base) and says so in one line, e.g.
-  // "directory ldap://dir.example.com: bound as cn=pam_totp,...; ou=totp,... readable".
+  // "directory ldap://dir.example.com: bound as cn=pam_totp,...; ou=totp,... readable"
+  // (empty when there is nothing to add to what opening the store checked).
   virtual Result<std::string> check() const = 0;
 
   // Where records live, for messages: "/var/lib/pam_totp" or

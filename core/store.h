@@ -79,7 +79,8 @@ class FileStore final : public RecordStore {
   // Names of the state files that are valid user names (not lock or temp files).
   Result<std::vector<std::string>> users() const override;
   std::string where() const override { return state_dir_; }
-  Result<std::string> check() const override { return "state directory " + state_dir_ + " usable"; }
+  // Opening the store checked the directory already: nothing more to say.
+  Result<std::string> check() const override { return std::string(); }
 
   const std::string& state_dir() const noexcept { return state_dir_; }
   // How long update() waits for the user's lock (tests shorten it).

@@ -48,8 +48,10 @@ int run_init(const Context& ctx) {
   if (!store) return fail_with(store.error());
   auto checked = (*store)->check();
   if (!checked) return fail_with(checked.error());
-  lines.push_back(*checked);
-  if (!ctx.opts.json) print_text(*checked + "\n");
+  if (!checked->empty()) {
+    lines.push_back(*checked);
+    if (!ctx.opts.json) print_text(*checked + "\n");
+  }
   if (ctx.opts.json) {
     Json j{{"key_file", settings->key_file}, {"state_dir", settings->state_dir}, {"actions", lines}};
     if (!print_json(j)) return fail(kExitError, "cannot write the output");
