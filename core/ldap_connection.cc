@@ -1,4 +1,4 @@
-// See ldap_connection.h. Every libldap call goes through Impl::call, which
+// See ldap_connection.h. Every libldap call goes through ConnectionImpl::call, which
 // gives it the time left, watches it and keeps SIGPIPE away from the process.
 #include "core/ldap_connection.h"
 
@@ -111,38 +111,14 @@ bool starts_with(const std::string& s, std::string_view p) { return s.compare(0,
 
 }  // namespace
 
-int LdapBudget::remaining_ms() const noexcept {
-  const auto left = std::chrono::milliseconds(total_ms_) - std::chrono::duration_cast<std::chrono::milliseconds>(spent_);
-  return left.count() > 0 ? static_cast<int>(left.count()) : 0;
-}
-
-const std::vector<std::vector<std::uint8_t>>* LdapEntry::values(const std::string& name) const {
-  for (const auto& [attr, vals] : attributes) {
-    if (attr == name) return &vals;
-  }
-  return nullptr;
-}
-
-std::string ldap_filter_escape(std::span<const std::uint8_t> value) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(value.size() * 3);
-  for (std::uint8_t b : value) {
-    out += '\\';
-    out += kHex[b >> 4];
-    out += kHex[b & 15];
-  }
-  return out;
-}
-
-class LdapConnection::Impl {
+class ConnectionImpl {
  public:
-  Impl(LdapConfig config, LdapBudget& budget) : config_(std::move(config)), budget_(budget) {
-    callbacks_.lc_add = &Impl::on_connect;
-    callbacks_.lc_del = &Impl::on_close;
+  ConnectionImpl(LdapConfig config, LdapBudget& budget) : config_(std::move(config)), budget_(budget) {
+    callbacks_.lc_add = &ConnectionImpl::on_connect;
+    callbacks_.lc_del = &ConnectionImpl::on_close;
     callbacks_.lc_arg = &watchdog_;
   }
-  ~Impl() { close(); }
+  ~ConnectionImpl() { close(); }
 
   std::string server() const { return current_.empty() ? (config_.uris.empty() ? "" : config_.uris[0]) : current_; }
 
@@ -326,16 +302,29 @@ class LdapConnection::Impl {
   Clock::time_point connect_start_{};
 };
 
-LdapConnection::LdapConnection(LdapConfig config)
-    : budget_(config.timeout_ms), impl_(std::make_unique<Impl>(std::move(config), budget_)) {}
+// The one implementation of LdapConnection (see ldap_connection.h).
+class DirectoryConnection final : public LdapConnection {
+ public:
+  explicit DirectoryConnection(LdapConfig config)
+      : budget_(config.timeout_ms), impl_(std::make_unique<ConnectionImpl>(std::move(config), budget_)) {}
 
-LdapConnection::~LdapConnection() = default;
+  LdapBudget& budget() noexcept override { return budget_; }
+  std::string server() const override { return impl_->server(); }
+  bool alive() const override { return impl_->handle() != nullptr; }
+  Result<int> read(const std::string& dn, const std::vector<std::string>& attributes, LdapEntry& out) override;
+  Result<int> modify(const std::string& dn, const std::vector<LdapChange>& changes) override;
+  Result<int> add(const std::string& dn, const std::vector<LdapChange>& values) override;
+  Result<int> delete_if(const std::string& dn, const std::string& assertion) override;
+  Result<int> list(const std::string& base, const std::string& filter, const std::string& attribute,
+                   std::vector<std::string>& out) override;
 
-std::string LdapConnection::server() const { return impl_->server(); }
+ private:
+  Result<int> read_once(const std::string& dn, const std::vector<std::string>& attributes, LdapEntry& out);
+  LdapBudget budget_;  // before impl_, which keeps a reference to it
+  std::unique_ptr<ConnectionImpl> impl_;
+};
 
-bool LdapConnection::alive() const { return impl_->handle() != nullptr; }
-
-Result<int> LdapConnection::read(const std::string& dn, const std::vector<std::string>& attributes, LdapEntry& out) {
+Result<int> DirectoryConnection::read(const std::string& dn, const std::vector<std::string>& attributes, LdapEntry& out) {
   // A read is safe to repeat: on a connection that was already up (and may
   // have been closed by the server or a firewall while idle), a transport
   // failure is followed by one new connection and one more try.
@@ -345,7 +334,7 @@ Result<int> LdapConnection::read(const std::string& dn, const std::vector<std::s
   return rc;
 }
 
-Result<int> LdapConnection::read_once(const std::string& dn, const std::vector<std::string>& attributes,
+Result<int> DirectoryConnection::read_once(const std::string& dn, const std::vector<std::string>& attributes,
                                       LdapEntry& out) {
   out = LdapEntry{};
   TOTP_TRY_STATUS(impl_->ensure());
@@ -386,7 +375,7 @@ Result<int> LdapConnection::read_once(const std::string& dn, const std::vector<s
   return LDAP_SUCCESS;
 }
 
-Result<int> LdapConnection::modify(const std::string& dn, const std::vector<LdapChange>& changes) {
+Result<int> DirectoryConnection::modify(const std::string& dn, const std::vector<LdapChange>& changes) {
   TOTP_TRY_STATUS(impl_->ensure());
   ModList mods(changes, false);
   return impl_->call("modify " + dn, [&](LDAP* l, timeval*) {
@@ -394,7 +383,7 @@ Result<int> LdapConnection::modify(const std::string& dn, const std::vector<Ldap
   });
 }
 
-Result<int> LdapConnection::add(const std::string& dn, const std::vector<LdapChange>& values) {
+Result<int> DirectoryConnection::add(const std::string& dn, const std::vector<LdapChange>& values) {
   TOTP_TRY_STATUS(impl_->ensure());
   ModList mods(values, true);
   return impl_->call("add " + dn, [&](LDAP* l, timeval*) {
@@ -402,7 +391,7 @@ Result<int> LdapConnection::add(const std::string& dn, const std::vector<LdapCha
   });
 }
 
-Result<int> LdapConnection::delete_if(const std::string& dn, const std::string& assertion) {
+Result<int> DirectoryConnection::delete_if(const std::string& dn, const std::string& assertion) {
   TOTP_TRY_STATUS(impl_->ensure());
   LDAPControl* raw = nullptr;
   if (int rc = ldap_create_assertion_control(impl_->handle(), const_cast<char*>(assertion.c_str()), 1, &raw);
@@ -416,7 +405,7 @@ Result<int> LdapConnection::delete_if(const std::string& dn, const std::string& 
   });
 }
 
-Result<int> LdapConnection::list(const std::string& base, const std::string& filter, const std::string& attribute,
+Result<int> DirectoryConnection::list(const std::string& base, const std::string& filter, const std::string& attribute,
                                  std::vector<std::string>& out) {
   out.clear();
   TOTP_TRY_STATUS(impl_->ensure());
@@ -470,3 +459,22 @@ Result<int> LdapConnection::list(const std::string& base, const std::string& fil
 }
 
 }  // namespace totp
+
+// The plugin's entry points (the only symbols it exports). The config is
+// copied: the password into this side's own cleansed buffer.
+extern "C" __attribute__((visibility("default"))) const char* pam_totp_ldap_abi() { return totp::kLdapPluginAbi; }
+
+extern "C" __attribute__((visibility("default"))) totp::LdapConnection* pam_totp_ldap_connection(
+    const totp::LdapConfig* config) {
+  try {
+    totp::LdapConfig own;
+    own.uris = config->uris;
+    own.bind_dn = config->bind_dn;
+    own.password = totp::SecureBytes(config->password.span());
+    own.ca_file = config->ca_file;
+    own.timeout_ms = config->timeout_ms;
+    return new totp::DirectoryConnection(std::move(own));
+  } catch (...) {
+    return nullptr;
+  }
+}

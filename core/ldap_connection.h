@@ -17,7 +17,15 @@
 //     No signal disposition is ever changed.
 // A call that fails at the transport (server down, timeout) leaves the
 // connection dead; the next call reconnects while the budget lasts.
+//
+// Ownership across the plugin boundary: the plugin copies what it is given
+// (the password into its own cleansed buffer) and hands back only standard
+// types; no buffer allocated on one side is freed on the other.
 #pragma once
+
+#ifndef PACKAGE_VERSION_STRING
+#define PACKAGE_VERSION_STRING "unknown"
+#endif
 
 #include <chrono>
 #include <cstdint>
@@ -45,7 +53,11 @@ class LdapBudget {
  public:
   explicit LdapBudget(int total_ms) : total_ms_(total_ms) {}
   // Milliseconds left (0 when spent).
-  int remaining_ms() const noexcept;
+  int remaining_ms() const noexcept {
+    const auto left =
+        std::chrono::milliseconds(total_ms_) - std::chrono::duration_cast<std::chrono::milliseconds>(spent_);
+    return left.count() > 0 ? static_cast<int>(left.count()) : 0;
+  }
   void spend(std::chrono::steady_clock::duration d) noexcept { spent_ += d; }
   void reset() noexcept { spent_ = {}; }
   int total_ms() const noexcept { return total_ms_; }
@@ -60,7 +72,12 @@ struct LdapEntry {
   bool found = false;
   // attribute name -> its values (only the attributes asked for)
   std::vector<std::pair<std::string, std::vector<std::vector<std::uint8_t>>>> attributes;
-  const std::vector<std::vector<std::uint8_t>>* values(const std::string& name) const;
+  const std::vector<std::vector<std::uint8_t>>* values(const std::string& name) const {
+    for (const auto& [attr, vals] : attributes) {
+      if (attr == name) return &vals;
+    }
+    return nullptr;
+  }
 };
 
 // One change of a modify: delete this exact value, or add it.
@@ -70,44 +87,62 @@ struct LdapChange {
   std::span<const std::uint8_t> value;
 };
 
+// The connection's face. The implementation (core/ldap_connection.cc) is
+// the only code that uses libldap; it is built as a plugin of its own,
+// $(pkglibdir)/ldap_connection.so, loaded by make_ldap_connection on first
+// use, so that a server with store = files never loads libldap, GnuTLS and
+// their dependencies (several milliseconds for every fresh login process).
 class LdapConnection {
  public:
-  LdapConnection(LdapConfig config);
-  ~LdapConnection();
-  LdapConnection(const LdapConnection&) = delete;
-  LdapConnection& operator=(const LdapConnection&) = delete;
+  virtual ~LdapConnection() = default;
 
-  LdapBudget& budget() noexcept { return budget_; }
+  virtual LdapBudget& budget() noexcept = 0;
   // The URI of the live connection (or the first configured one).
-  std::string server() const;
+  virtual std::string server() const = 0;
   // A connection is up (false after a transport failure ended it).
-  bool alive() const;
+  virtual bool alive() const = 0;
 
   // Each returns the LDAP result code of the operation (0 success, 16
   // noSuchAttribute, 32 noSuchObject, 68 alreadyExists, 122 assertion
   // failed, ...) or an error for everything that is not an answer from the
   // directory: cannot connect, TLS, bind refused, timeout, server gone.
   // Base-scope read of `dn`'s `attributes` (32: no such entry, or not
-  // visible to this identity).
-  Result<int> read(const std::string& dn, const std::vector<std::string>& attributes, LdapEntry& out);
-  Result<int> modify(const std::string& dn, const std::vector<LdapChange>& changes);
-  Result<int> add(const std::string& dn, const std::vector<LdapChange>& values);
+  // visible to this identity). A read is tried once more on a new
+  // connection when the one it used had broken while idle.
+  virtual Result<int> read(const std::string& dn, const std::vector<std::string>& attributes, LdapEntry& out) = 0;
+  virtual Result<int> modify(const std::string& dn, const std::vector<LdapChange>& changes) = 0;
+  virtual Result<int> add(const std::string& dn, const std::vector<LdapChange>& values) = 0;
   // Deletes `dn` only if `assertion` (an RFC 4515 filter) holds for it
   // (RFC 4528; 122 when it does not).
-  Result<int> delete_if(const std::string& dn, const std::string& assertion);
+  virtual Result<int> delete_if(const std::string& dn, const std::string& assertion) = 0;
   // One-level search under `base`; the values of `attribute` of every
-  // entry matching `filter`, in pages (no server size limit is hit).
-  Result<int> list(const std::string& base, const std::string& filter, const std::string& attribute,
-                   std::vector<std::string>& out);
-
- private:
-  Result<int> read_once(const std::string& dn, const std::vector<std::string>& attributes, LdapEntry& out);
-  class Impl;
-  LdapBudget budget_;  // before impl_, which keeps a reference to it
-  std::unique_ptr<Impl> impl_;
+  // entry matching `filter`, in pages.
+  virtual Result<int> list(const std::string& base, const std::string& filter, const std::string& attribute,
+                           std::vector<std::string>& out) = 0;
 };
 
-// An RFC 4515 filter value with every byte escaped as \hh.
+// A connection to the directory `config` describes (nothing is connected
+// until the first operation). Loads the plugin once per process (a regular
+// root-owned file not writable by group or others, from the same build);
+// an error says why it cannot.
+Result<std::unique_ptr<LdapConnection>> make_ldap_connection(const LdapConfig& config);
+
+// The plugin's entry point, and what a program that links the
+// implementation in (the unit tests) registers instead of the plugin.
+using LdapConnectionFactory = LdapConnection* (*)(const LdapConfig* config);
+void use_builtin_ldap_connection(LdapConnectionFactory factory);
+// Must be the same in the module and the plugin.
+inline constexpr const char* kLdapPluginAbi = "pam_totp " PACKAGE_VERSION_STRING " ldap-connection 1";
+
+}  // namespace totp
+
+// The plugin's factory (core/ldap_connection.cc), for programs that link the
+// implementation in and pass it to use_builtin_ldap_connection.
+extern "C" totp::LdapConnection* pam_totp_ldap_connection(const totp::LdapConfig* config);
+
+namespace totp {
+
+// An RFC 4515 filter value with every byte escaped as a backslash and two hex digits.
 std::string ldap_filter_escape(std::span<const std::uint8_t> value);
 
 }  // namespace totp

@@ -84,8 +84,9 @@ Result<std::unique_ptr<LdapStore>> LdapStore::open(const Settings& settings, Mas
     if (!password) return password.error();
     config.password = std::move(*password);
   }
-  auto connection = std::make_unique<LdapConnection>(std::move(config));
-  return std::unique_ptr<LdapStore>(new LdapStore(std::move(key), settings.ldap_base, std::move(connection)));
+  auto connection = make_ldap_connection(config);
+  if (!connection) return connection.error();
+  return std::unique_ptr<LdapStore>(new LdapStore(std::move(key), settings.ldap_base, std::move(*connection)));
 }
 
 LdapStore::LdapStore(MasterKey key, std::string base, std::unique_ptr<LdapConnection> connection)

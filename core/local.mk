@@ -17,10 +17,28 @@ libtotpcore_la_SOURCES = \
 	core/record_store.h core/store_factory.h core/store_factory.cc \
 	core/store.h core/store.cc core/store_internal.h core/store_update.cc core/store_users.cc \
 	core/sealed_record.h \
-	core/ldap_watchdog.h core/ldap_watchdog.cc core/ldap_connection.h core/ldap_connection.cc \
+	core/ldap_connection.h core/ldap_plugin.cc \
 	core/ldap_store.h core/ldap_store.cc \
 	core/migrate.h core/migrate.cc \
 	core/policy.h core/policy.cc \
 	core/login_decision.h core/login_decision.cc
-libtotpcore_la_CXXFLAGS = $(AM_CXXFLAGS) $(CRYPTO_CFLAGS) $(ARGON2_CFLAGS) $(LDAP_CFLAGS)
-libtotpcore_la_LIBADD = $(CRYPTO_LIBS) $(ARGON2_LIBS) $(LDAP_LIBS) -lpthread
+libtotpcore_la_CXXFLAGS = $(AM_CXXFLAGS) $(CRYPTO_CFLAGS) $(ARGON2_CFLAGS)
+libtotpcore_la_LIBADD = $(CRYPTO_LIBS) $(ARGON2_LIBS)
+
+# The directory connection (store = ldap): the only code that uses libldap,
+# a plugin that the module, the tool and the helper load only when the
+# settings ask for the directory (core/ldap_connection.h).
+pkglib_LTLIBRARIES += ldap_connection.la
+ldap_connection_la_SOURCES = \
+	core/ldap_connection.h core/ldap_connection.cc \
+	core/ldap_watchdog.h core/ldap_watchdog.cc \
+	core/result.h core/result.cc \
+	core/secure_bytes.h core/secure_bytes.cc
+ldap_connection_la_CXXFLAGS = $(AM_CXXFLAGS) $(CRYPTO_CFLAGS) $(LDAP_CFLAGS)
+ldap_connection_la_LDFLAGS = $(AM_LDFLAGS) -module -avoid-version -shared -no-undefined
+ldap_connection_la_LIBADD = $(LDAP_LIBS) $(CRYPTO_LIBS) -lpthread
+# For programs that link the implementation in (the unit tests).
+noinst_LTLIBRARIES += libtotpldap.la
+libtotpldap_la_SOURCES = core/ldap_connection.cc core/ldap_watchdog.cc
+libtotpldap_la_CXXFLAGS = $(AM_CXXFLAGS) $(CRYPTO_CFLAGS) $(LDAP_CFLAGS)
+libtotpldap_la_LIBADD = $(LDAP_LIBS) -lpthread

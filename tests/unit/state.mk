@@ -48,4 +48,4 @@ tests_unit_test_sealed_record_CXXFLAGS = $(TEST_UNIT_CXXFLAGS)
 tests_unit_test_sealed_record_LDADD = $(TEST_UNIT_LIBS)
 tests_unit_test_ldap_pieces_SOURCES = tests/unit/test_ldap_pieces.cc tests/unit/state_test_util.h
 tests_unit_test_ldap_pieces_CXXFLAGS = $(TEST_UNIT_CXXFLAGS) $(LDAP_CFLAGS)
-tests_unit_test_ldap_pieces_LDADD = $(TEST_UNIT_LIBS)
+tests_unit_test_ldap_pieces_LDADD = libtotpldap.la $(TEST_UNIT_LIBS) $(LDAP_LIBS)

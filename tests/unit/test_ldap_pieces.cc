@@ -717,6 +717,9 @@ void test_store_stalled_starttls(void**) {
 }  // namespace
 
 int main() {
+  // The connection's implementation is linked in here, not loaded as the
+  // installed plugin.
+  totp::use_builtin_ldap_connection(&pam_totp_ldap_connection);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_filter_escape),
       cmocka_unit_test(test_budget),
