@@ -386,7 +386,7 @@ void core_login(Context& ctx, const std::string& config, const User& u, std::map
   const std::int64_t t2 = now_ns();
   std::int64_t t3 = 0, t4 = 0;
   totp::LoginVerdict verdict;
-  const totp::LoginAttempt attempt = totp::login_attempt(settings, &answer, std::time(nullptr), "192.0.2.10");
+  const totp::LoginAttempt attempt = totp::login_attempt(settings, &answer, std::time(nullptr), "192.0.2.10", *store);
   auto st = store->update_checked(u.name, [&](std::optional<totp::Record>& rec, const totp::RecordStore::OnRecord& on_record) {
     const totp::RecordStore::OnRecord timed = [&](const totp::Ledger& counted) {
       t3 = now_ns();

@@ -63,6 +63,8 @@ class LdapStore final : public RecordStore {
   std::string where() const override;
   int last_update_retries() const override { return last_retries_; }
   Result<std::string> check() const override;
+  // slapd commits every write before it answers.
+  bool ledger_writes_durable() const override { return true; }
 
   // The budget (ldap_timeout) covers one login's directory work. A tool
   // that does many independent operations (migrate) gives each its own.

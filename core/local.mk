@@ -21,7 +21,8 @@ libtotpcore_la_SOURCES = \
 	core/ldap_store.h core/ldap_store.cc \
 	core/migrate.h core/migrate.cc \
 	core/policy.h core/policy.cc \
-	core/login_decision.h core/login_decision.cc
+	core/login_decision.h core/login_decision.cc \
+	core/boot_rule.h core/boot_rule.cc
 libtotpcore_la_CXXFLAGS = $(AM_CXXFLAGS) $(CRYPTO_CFLAGS) $(ARGON2_CFLAGS)
 libtotpcore_la_LIBADD = $(CRYPTO_LIBS) $(ARGON2_LIBS)
 

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "core/boot_rule.h"
 #include "core/otp.h"
 #include "core/recovery.h"
 
@@ -23,8 +24,9 @@ Result<std::optional<Decision>> check_answer(Record& rec, const LoginAttempt& a,
   if (kind == AnswerKind::totp) {
     auto candidate = totp_candidate(typed, digits);
     if (!candidate) return make_error(Errc::invalid_argument, "internal: code routing");
+    // Steps whose codes could have been typed before the boot count as used.
     auto checked = totp_verify(enrolment.secret.span(), enrolment.otp, candidate->view(), a.now, a.window,
-                               ledger.last_used_step);
+                               used_steps_floor(ledger.last_used_step, a.boot_time, enrolment.otp, a.window));
     if (!checked) return checked.error();
     if (checked->outcome == VerifyOutcome::accepted) {
       ledger.last_used_step = checked->step;
@@ -52,7 +54,7 @@ Result<std::optional<Decision>> check_answer(Record& rec, const LoginAttempt& a,
 }  // namespace
 
 LoginAttempt login_attempt(const Settings& settings, const SecureBytes* answer, std::int64_t now,
-                           std::string_view rhost) {
+                           std::string_view rhost, const RecordStore& store) {
   LoginAttempt a;
   a.answer = answer != nullptr ? answer->view() : std::string_view();
   a.too_long = answer == nullptr;
@@ -60,6 +62,7 @@ LoginAttempt login_attempt(const Settings& settings, const SecureBytes* answer, 
   a.rhost = rhost;
   a.window = settings.window;
   a.policy = LockoutPolicy{settings.deny, settings.fail_interval, settings.unlock_time};
+  a.boot_time = store.ledger_writes_durable() ? 0 : system_boot_time();
   return a;
 }
 
@@ -75,6 +78,21 @@ Result<RecordStore::Write> judge_login(std::optional<Record>& rec, const LoginAt
   if (!counted_before && is_locked(rec->ledger, attempt.now)) {
     verdict.decision = Decision::locked;
     return RecordStore::Write::nothing;
+  }
+
+  // In the first minute or so after a boot no code an app shows can be
+  // accepted yet (core/boot_rule.h): said before anything is checked or
+  // counted, so it tells nothing about the code.
+  if (attempt.boot_time != 0 && !attempt.too_long &&
+      classify_answer(attempt.answer, rec->enrolment.otp.digits) == AnswerKind::totp) {
+    const std::uint64_t first = first_step_after_boot(attempt.boot_time, rec->enrolment.otp, attempt.window);
+    const auto period = static_cast<std::int64_t>(rec->enrolment.otp.period);
+    const std::int64_t now_step = attempt.now / period;
+    if (now_step >= 0 && static_cast<std::uint64_t>(now_step) < first) {
+      verdict.decision = Decision::too_early;
+      verdict.wait_seconds = static_cast<std::int64_t>(first) * period - attempt.now;
+      return RecordStore::Write::nothing;
+    }
   }
 
   // Count first: the failure is on record before the answer is looked at.
@@ -120,6 +138,11 @@ void log_verdict(const LogContext& ctx, const LoginVerdict& v, bool nullok) {
     case Decision::accepted_recovery:
       log_event(ctx, LOG_NOTICE, "accepted recovery code (" + std::to_string(v.recovery_left) + " left)");
       return;
+    case Decision::too_early:
+      log_event(ctx, LOG_NOTICE,
+                "code not checked: this system started too recently for any code an app shows now (boot rule); "
+                "the user was told to wait " + std::to_string(v.wait_seconds) + " s for the next code");
+      return;
     case Decision::wrong:
     case Decision::replayed:
     case Decision::malformed:
@@ -141,7 +164,7 @@ constexpr struct {
     {Decision::not_enrolled, "not_enrolled"}, {Decision::locked, "locked"},
     {Decision::accepted_totp, "accepted_totp"}, {Decision::accepted_recovery, "accepted_recovery"},
     {Decision::wrong, "wrong"},               {Decision::replayed, "replayed"},
-    {Decision::malformed, "malformed"},
+    {Decision::malformed, "malformed"},       {Decision::too_early, "too_early"},
 };
 
 }  // namespace

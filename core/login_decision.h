@@ -18,13 +18,17 @@
 
 namespace totp {
 
-enum class Decision { not_enrolled, locked, accepted_totp, accepted_recovery, wrong, replayed, malformed };
+// too_early: a TOTP code while every code an app can show now could have
+// been typed before this system started (core/boot_rule.h): not checked,
+// not counted, the user is told to wait for the next code.
+enum class Decision { not_enrolled, locked, accepted_totp, accepted_recovery, wrong, replayed, malformed, too_early };
 
 struct LoginVerdict {
   Decision decision = Decision::not_enrolled;
   bool now_locked = false;           // this failure reached `deny`
   std::size_t recovery_left = 0;     // unused recovery codes after the decision
   std::uint64_t argon2_runs = 0;     // Argon2id computations made for this attempt
+  std::int64_t wait_seconds = 0;     // too_early: until the first code that can be accepted
 };
 
 struct LoginAttempt {
@@ -34,12 +38,15 @@ struct LoginAttempt {
   std::string_view rhost;    // recorded with a success
   int window = 1;
   LockoutPolicy policy;
+  std::int64_t boot_time = 0;  // the boot rule's boot time; 0: no boot rule (durable ledger writes)
 };
 
 // The attempt for `answer` (nullptr: not seen, judged as malformed) under
-// the settings that govern every login: window and the lockout policy.
+// the settings that govern every login (window, lockout policy) and the
+// store's durability: the boot rule applies when `store` does not write a
+// ledger durably.
 LoginAttempt login_attempt(const Settings& settings, const SecureBytes* answer, std::int64_t now,
-                           std::string_view rhost);
+                           std::string_view rhost, const RecordStore& store);
 
 inline bool is_acceptance(Decision d) { return d == Decision::accepted_totp || d == Decision::accepted_recovery; }
 

@@ -83,6 +83,13 @@ class RecordStore {
   // and benchmarks.
   virtual int last_update_retries() const { return 0; }
 
+  // Whether a ledger-only update is on disk before update returns. The
+  // files store says no (a TOTP login does not wait for the disk); the
+  // directory yes (slapd commits each write). When it is no, a login
+  // applies the boot rule (core/boot_rule.h): codes that could have been
+  // used before this system started are not accepted.
+  virtual bool ledger_writes_durable() const = 0;
+
   // Every user with a record, sorted (migrate, list).
   virtual Result<std::vector<std::string>> users() const = 0;
 

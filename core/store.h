@@ -8,8 +8,8 @@
 //   ledger slot A   = seal(AAD = header || "ledger" || slot || user || enrolment tag, seq u64 || ledger)
 //   ledger slot B   = same, other slot
 // A login updates only the ledger: the older slot is overwritten in place
-// (pwrite + fdatasync), so a crash leaves the other slot intact and the
-// newest valid slot wins. Anything else (enrol, recovery code used, regen,
+// (pwrite, without waiting for the disk: see ledger_writes_durable), so a
+// crash leaves the other slot intact and the newest valid slot wins. Anything else (enrol, recovery code used, regen,
 // remove) rewrites the whole file with atomic_replace. Both happen under a
 // per-user lock file (state_dir/.lock.<user>) that is never renamed, so the
 // lock holds across the rename.
@@ -62,16 +62,15 @@ class FileStore final : public RecordStore {
   // The files store's update (RecordStore::update): takes the user's lock
   // (bounded wait: busy after kLockWaitMilliseconds), removes a killed
   // writer's leftover temp file, reads, calls `mutate` once, writes,
-  // releases. For a ledger update `while_flushing` runs after the bytes are
-  // handed to the kernel and their write to the disk has started, before
-  // fdatasync; for a full rewrite after it is durable. It runs under the
-  // user's lock.
+  // releases. A ledger update is a pwrite into the spare slot, not waited
+  // for on the disk (ledger_writes_durable() is false); everything and
+  // remove are durable (fsync) before update returns. `while_flushing`
+  // runs after the write, under the user's lock.
   //
   // update_checked: `on_record` pwrites the counted ledger into the spare
   // slot at once. A right code's ledger_only overwrites the same spare
   // slot (the failure is taken back), everything/remove replace the file; a
-  // wrong code returns the counted ledger and only the flush remains.
-  // Errors after on_record still flush the counted failure (best effort).
+  // wrong code returns the counted ledger and nothing is left to write.
   using RecordStore::update;
   Status update_checked(std::string_view user, const CheckingMutator& mutate,
                         const std::function<void()>& while_flushing = {}) override;
@@ -79,6 +78,7 @@ class FileStore final : public RecordStore {
   // Names of the state files that are valid user names (not lock or temp files).
   Result<std::vector<std::string>> users() const override;
   std::string where() const override { return state_dir_; }
+  bool ledger_writes_durable() const override { return false; }
   // Opening the store checked the directory already: nothing more to say.
   Result<std::string> check() const override { return std::string(); }
 

@@ -1,6 +1,7 @@
 // The store's locked read-modify-write (see store.h): lock with a bounded
 // wait, sweep a killed writer's temp file, read and authenticate, let the
-// caller decide, write what it asked for, flush, unlock.
+// caller decide, write what it asked for (durably for everything but a
+// ledger update), unlock.
 //
 // Pessimistic accounting (update_checked): a caller that checks a code first
 // puts the failure on record in the spare ledger slot. Only then does it look
@@ -106,12 +107,6 @@ Status FileStore::update_checked(std::string_view user, const CheckingMutator& m
     if (auto st = pwrite_all(file_fd.get(), *sealed, offset); !st) return about(state_dir_, user, st.error());
     return ok_status();
   };
-  const auto flush = [&]() -> Status {
-    if (::fdatasync(file_fd.get()) != 0) {
-      return make_error(Errc::io_error, state_dir_ + "/" + name + ": fdatasync: " + errno_text(errno));
-    }
-    return ok_status();
-  };
   const OnRecord on_record = [&](const Ledger& counted) -> Status {
     if (!current) return make_error(Errc::not_found, state_dir_ + "/" + name + ": no record to count against");
     on_record_ledger.reset();
@@ -119,11 +114,11 @@ Status FileStore::update_checked(std::string_view user, const CheckingMutator& m
     on_record_ledger = serialize_ledger(counted);
     return ok_status();
   };
-  // After a failure was put on record, every way out makes it durable.
-  const auto keep_counted = [&](Status outcome) -> Status {
-    if (on_record_ledger) (void)flush();
-    return outcome;
-  };
+  // A failure put on record stays there whatever happens next: it is in
+  // the file (the kernel's page cache), which no death of this process can
+  // take back. Only a power loss could, which the boot rule covers (see
+  // below); an error path does not wait for the disk either.
+  const auto keep_counted = [&](Status outcome) -> Status { return outcome; };
 
   auto asked = mutate(record, on_record);
   if (!asked) return keep_counted(asked.error());
@@ -158,23 +153,21 @@ Status FileStore::update_checked(std::string_view user, const CheckingMutator& m
   }
 
   if (write == Write::ledger_only) {
-    // A wrong code's ledger is the one already on record: only the flush
-    // is left. Anything else overwrites the spare slot.
+    // A ledger update (a TOTP login, a failure, an unlock) does not wait
+    // for the disk: the written slot is in the page cache, so every later
+    // reader and every process crash sees it; only a power loss can lose
+    // it, and then the other slot, intact, still holds the ledger before
+    // it. What that could give back -- a code used just before the loss --
+    // is refused after the reboot by the boot rule (core/boot_rule.h),
+    // which the login applies because ledger_writes_durable() is false.
+    // A wrong code's ledger is the one already on record: nothing is left.
     const SecureBytes wanted = serialize_ledger(record->ledger);
     const bool already_there = on_record_ledger && constant_time_equal(on_record_ledger->span(), wanted.span());
     if (!already_there) {
       if (auto st = write_spare(record->ledger); !st) return keep_counted(st);
     }
-    if (while_flushing) {
-      // The durable write is most of a login's latency. Start it now and
-      // let the caller do its own remaining work while the disk is busy;
-      // fdatasync below then waits for it and flushes the disk's cache.
-      // (Only a head start: if this fails, fdatasync does all the work.)
-      const auto offset = static_cast<off_t>(layout->slot_offset[spare]);
-      (void)::sync_file_range(file_fd.get(), offset, static_cast<off_t>(kLedgerSlotSize), SYNC_FILE_RANGE_WRITE);
-      while_flushing();
-    }
-    return flush();
+    if (while_flushing) while_flushing();
+    return ok_status();
   }
 
   // everything

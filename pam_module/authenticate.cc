@@ -254,7 +254,7 @@ class Login {
     bool logged = false;
     // `now` after the human answered.
     const LoginAttempt attempt = login_attempt(settings_, answer.too_long ? nullptr : &answer.text,
-                                               std::time(nullptr), ctx_.rhost);
+                                               std::time(nullptr), ctx_.rhost, store);
     auto written = store.update_checked(
         user_,
         [&](std::optional<Record>& rec, const RecordStore::OnRecord& on_record) {
@@ -320,6 +320,9 @@ class Login {
       case Decision::accepted_recovery:
         conv_.info("Recovery code accepted; " + std::to_string(v.recovery_left) + " left");
         return PAM_SUCCESS;
+      case Decision::too_early:
+        conv_.error(kTooEarlyMessage);
+        return PAM_AUTH_ERR;
       case Decision::wrong:
       case Decision::replayed:
       case Decision::malformed:

@@ -17,6 +17,10 @@ int authenticate(pam_handle_t* pamh, int flags, std::span<const std::string_view
 
 // The messages users see (the man page quotes them).
 constexpr const char* kLockedMessage = "Account locked due to too many failed codes; try again later";
+// The boot rule (core/boot_rule.h): in the first minute or so after a boot.
+constexpr const char* kTooEarlyMessage =
+    "This system has just started: codes from before its start are not accepted. "
+    "Wait for the next code from your app and try again (or use a recovery code)";
 constexpr const char* kSplitCodePrompt = "Password & verification code: ";
 constexpr const char* kNoRecoveryCodesLeft = "No recovery codes left; run totp-setup recovery-codes";
 

@@ -24,7 +24,7 @@ Result<AccountService::LoginState> AccountService::login_state() const {
 }
 
 Result<LoginVerdict> AccountService::login(const SecureBytes* answer, std::string_view rhost) {
-  const LoginAttempt attempt = login_attempt(settings_, answer, now(), rhost);
+  const LoginAttempt attempt = login_attempt(settings_, answer, now(), rhost, *store_);
   LoginVerdict verdict;
   Status st = store_->update_checked(user_, [&](std::optional<Record>& rec, const RecordStore::OnRecord& on_record) {
     return judge_login(rec, attempt, on_record, verdict);

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "core/base32.h"
+#include "core/boot_rule.h"
 #include "core/key.h"
 #include "core/recovery.h"
 #include "core/uri.h"
@@ -146,8 +147,11 @@ Status AccountService::with_proof(const SecureBytes* proof, const Action& action
     if (!candidate || candidate->size() != static_cast<std::size_t>(rec->enrolment.otp.digits)) {
       return wrong(wrong_code_error());
     }
+    // As at login: without durable ledger writes, codes that could have
+    // been typed before the boot count as used (core/boot_rule.h).
+    const std::int64_t boot = store_->ledger_writes_durable() ? 0 : system_boot_time();
     auto v = totp_verify(rec->enrolment.secret.span(), rec->enrolment.otp, candidate->view(), t, settings_.window,
-                         ledger.last_used_step);
+                         used_steps_floor(ledger.last_used_step, boot, rec->enrolment.otp, settings_.window));
     if (!v) return v.error();
     if (v->outcome != VerifyOutcome::accepted) {
       return wrong(v->outcome == VerifyOutcome::replayed

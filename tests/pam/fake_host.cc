@@ -1,7 +1,8 @@
 // Test-only overrides linked into pam_driver and exported dynamically
 // (-export-dynamic): a dlopen'ed module resolves time(), clock_gettime(),
 // gettimeofday() and syslog() to these before libc's, so tests control the
-// clock (PAM_TOTP_TEST_NOW=unix seconds) and read the module's syslog lines
+// clock (PAM_TOTP_TEST_NOW=unix seconds, PAM_TOTP_TEST_UPTIME=seconds since
+// boot) and read the module's syslog lines
 // (printed to stdout as "SYSLOG <level>: message") while nothing in the
 // shipped module knows about tests.
 #include <sys/syscall.h>
@@ -51,6 +52,18 @@ FAKE_HOST_EXPORT int clock_gettime(clockid_t clk, struct timespec* ts) noexcept 
     ts->tv_sec = static_cast<time_t>(now);
     ts->tv_nsec = 0;
     return 0;
+  }
+  // PAM_TOTP_TEST_UPTIME=seconds: the time since boot, so that tests put
+  // the boot (now minus uptime) where they want it (the boot rule).
+  if (clk == CLOCK_BOOTTIME) {
+    const char* v = std::getenv("PAM_TOTP_TEST_UPTIME");
+    char* end = nullptr;
+    const long long up = v != nullptr && *v != 0 ? std::strtoll(v, &end, 10) : -1;
+    if (up >= 0 && end != nullptr && *end == 0) {
+      ts->tv_sec = static_cast<time_t>(up);
+      ts->tv_nsec = 0;
+      return 0;
+    }
   }
   return real_clock_gettime(clk, ts);
 }

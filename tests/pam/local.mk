@@ -45,7 +45,8 @@ PAM_TESTS = \
 	tests/pam/stacking.sh \
 	tests/pam/hostile_answers.sh \
 	tests/pam/module_hygiene.sh \
-	tests/pam/name_alias.sh
+	tests/pam/name_alias.sh \
+	tests/pam/boot_rule.sh
 TESTS += $(PAM_TESTS)
 dist_check_SCRIPTS += $(PAM_TESTS)
 EXTRA_DIST += tests/pam/lib.sh
