@@ -59,13 +59,14 @@ echo "# compiler: $(command -v "$cxx") ($("$cxx" --version | head -n 1))"
 
 # The same macros the autotools build passes (AM_CPPFLAGS), with the usual
 # /usr values, so that every core/*.cc compiles exactly as in the product.
-pkg_cflags=$(pkg-config --cflags libcrypto libargon2 2>/dev/null || true)
-pkg_libs=$(pkg-config --libs libcrypto libargon2 2>/dev/null || echo "-lcrypto -largon2")
+# (ldap: core/ldap_connection.cc, the directory plugin's source, is in core/ too)
+pkg_cflags=$(pkg-config --cflags libcrypto libargon2 ldap 2>/dev/null || true)
+pkg_libs="$(pkg-config --libs libcrypto libargon2 ldap 2>/dev/null || echo "-lcrypto -largon2 -lldap -llber") -lpthread"
 # -fno-sanitize-recover: a UBSan report must stop the run, not scroll by.
 san="address,undefined -fno-sanitize-recover=undefined"
 set -- -std=c++20 -g -O1 -I"$SRC_DIR" $pkg_cflags \
   -DSYSCONFDIR='"/etc"' -DLIBEXECDIR='"/usr/libexec"' -DLOCALSTATEDIR='"/var"' \
-  -DPACKAGE_VERSION_STRING='"fuzz"'
+  -DPACKAGE_VERSION_STRING='"fuzz"' -DPKGLIBDIR='"/usr/lib/pam_totp"'
 
 # --- core, once for all targets (with coverage, without libFuzzer's main) ---
 mkdir -p "$tmp/core"
