@@ -6,7 +6,7 @@
 set -u
 : "${top_builddir:?top_builddir must be set (make check sets it)}"
 
-MODULE=$top_builddir/.libs/pam_totp.so
+MODULE=$top_builddir/pam_totp.so
 CHECK_MODULE=$top_builddir/tests/pam/.libs/pam_check_authtok.so
 DRIVER=$top_builddir/tests/pam/pam_driver
 MKREC=$top_builddir/tests/pam/make_user_record
