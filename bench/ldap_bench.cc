@@ -284,6 +284,8 @@ class Enroller {
  public:
   explicit Enroller(const std::string& config)
       : store_(take(totp::open_record_store(settings_from(config)), "open the store of " + config)) {
+    // What `totp-setup init` does first: the directory's marker entry.
+    (void)take(store_->check(), "check the store of " + config);
     shared_.recovery_salt = take(totp::make_recovery_salt(), "recovery salt");
     for (std::size_t i = 0; i < totp::kRecoveryCodeCount; ++i) {
       totp::SecureBytes code = totp::make_recovery_code();
