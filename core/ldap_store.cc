@@ -9,6 +9,7 @@
 #include <cerrno>
 
 #include "core/fs.h"
+#include "core/log.h"
 
 namespace totp {
 
@@ -131,8 +132,10 @@ Result<std::optional<LdapStore::Current>> LdapStore::read_current(std::string_vi
     // never another user's record.
     return about(user, make_error(Errc::io_error,
                                   "the entry found is another name's (uid " +
-                                      std::string(reinterpret_cast<const char*>(uids->front().data()),
-                                                  std::min<std::size_t>(uids->front().size(), kMaxUserNameSize)) +
+                                      // the directory's bytes: made safe for a log line
+                                      sanitize_for_log(std::string_view(
+                                          reinterpret_cast<const char*>(uids->front().data()),
+                                          std::min<std::size_t>(uids->front().size(), kMaxUserNameSize))) +
                                       "; LDAP compares uid without letter case): refused"));
   }
   const auto* enrolment = entry.values(kLdapEnrolmentAttribute);
