@@ -273,13 +273,7 @@ Status LdapStore::update_checked(std::string_view user, const CheckingMutator& m
 
     if (write == Write::ledger_only) {
       // Only if the enrolment in the directory is the one the caller kept.
-      bool enrolment_same = false;
-      if (cur) {
-        const SecureBytes before = serialize_enrolment(cur->decoded.record.enrolment);
-        const SecureBytes after = serialize_enrolment(record->enrolment);
-        enrolment_same = constant_time_equal(before.span(), after.span());
-      }
-      if (!enrolment_same) write = Write::everything;
+      if (!cur || !same_enrolment_bytes(cur->decoded.record.enrolment, record->enrolment)) write = Write::everything;
     }
 
     if (write == Write::ledger_only) {

@@ -62,8 +62,12 @@ LoginAttempt login_attempt(const Settings& settings, const SecureBytes* answer, 
   a.rhost = rhost;
   a.window = settings.window;
   a.policy = LockoutPolicy{settings.deny, settings.fail_interval, settings.unlock_time};
-  a.boot_time = store.ledger_writes_durable() ? 0 : system_boot_time();
+  a.boot_time = boot_rule_time(store);
   return a;
+}
+
+std::int64_t boot_rule_time(const RecordStore& store) {
+  return store.ledger_writes_durable() ? 0 : system_boot_time();
 }
 
 Result<RecordStore::Write> judge_login(std::optional<Record>& rec, const LoginAttempt& attempt,

@@ -48,6 +48,10 @@ struct LoginAttempt {
 LoginAttempt login_attempt(const Settings& settings, const SecureBytes* answer, std::int64_t now,
                            std::string_view rhost, const RecordStore& store);
 
+// The boot rule's boot time for a store (core/boot_rule.h): 0 (no rule)
+// when the store writes a ledger durably, else when this system started.
+std::int64_t boot_rule_time(const RecordStore& store);
+
 inline bool is_acceptance(Decision d) { return d == Decision::accepted_totp || d == Decision::accepted_recovery; }
 
 // Decides `attempt` against `record` and says what the store must write.

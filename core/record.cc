@@ -192,4 +192,10 @@ Record clone_record(const Record& r) {
   return c;
 }
 
+bool same_enrolment_bytes(const Enrolment& a, const Enrolment& b) {
+  const SecureBytes x = serialize_enrolment(a);
+  const SecureBytes y = serialize_enrolment(b);
+  return constant_time_equal(x.span(), y.span());
+}
+
 }  // namespace totp

@@ -57,6 +57,11 @@ constexpr std::size_t kLedgerPlainSize = 128;
 
 Record clone_record(const Record& r);
 
+// The same enrolment, byte for byte (serialised forms compared in constant
+// time): a store may write only the ledger when the enrolment it holds is
+// the one the caller kept.
+bool same_enrolment_bytes(const Enrolment& a, const Enrolment& b);
+
 // Format details (format version 1). The enrolment plaintext is
 //   version u8 | state u8 | algorithm u8 | digits u8 | period u16 | created i64
 //   | secret length u8 | secret | recovery salt (16) | hash count u8 | hashes (32 each)

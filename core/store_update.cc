@@ -143,13 +143,7 @@ Status FileStore::update_checked(std::string_view user, const CheckingMutator& m
   if (write == Write::ledger_only) {
     // Only valid when the enrolment on disk is the one the caller kept:
     // otherwise the whole file is rewritten (never a lost enrolment change).
-    bool enrolment_same = false;
-    if (current) {
-      const SecureBytes before = serialize_enrolment(current->record.enrolment);
-      const SecureBytes after = serialize_enrolment(record->enrolment);
-      enrolment_same = constant_time_equal(before.span(), after.span());
-    }
-    if (!enrolment_same) write = Write::everything;
+    if (!current || !same_enrolment_bytes(current->record.enrolment, record->enrolment)) write = Write::everything;
   }
 
   if (write == Write::ledger_only) {

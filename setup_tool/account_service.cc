@@ -5,6 +5,7 @@
 
 #include "core/base32.h"
 #include "core/boot_rule.h"
+#include "core/login_decision.h"
 #include "core/key.h"
 #include "core/recovery.h"
 #include "core/uri.h"
@@ -149,7 +150,7 @@ Status AccountService::with_proof(const SecureBytes* proof, const Action& action
     }
     // As at login: without durable ledger writes, codes that could have
     // been typed before the boot count as used (core/boot_rule.h).
-    const std::int64_t boot = store_->ledger_writes_durable() ? 0 : system_boot_time();
+    const std::int64_t boot = boot_rule_time(*store_);
     auto v = totp_verify(rec->enrolment.secret.span(), rec->enrolment.otp, candidate->view(), t, settings_.window,
                          used_steps_floor(ledger.last_used_step, boot, rec->enrolment.otp, settings_.window));
     if (!v) return v.error();
