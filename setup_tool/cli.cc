@@ -14,6 +14,14 @@ struct Allowed {
   bool user, force, yes, qr;
 };
 
+bool is_digits(std::string_view v) {
+  if (v.empty() || v.size() > 9) return false;
+  for (char c : v) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
 Allowed allowed_for(Command c) {
   switch (c) {
     case Command::enroll: return {true, true, true, true};
@@ -23,6 +31,10 @@ Allowed allowed_for(Command c) {
     case Command::remove: return {true, false, true, false};
     case Command::unlock: return {true, false, false, false};
     case Command::migrate: return {false, false, false, false};
+    case Command::list: return {false, false, false, false};
+    case Command::import: return {true, false, true, false};
+    case Command::rekey: return {false, false, true, false};
+    case Command::revoke: return {true, false, true, false};
     case Command::help: return {false, false, false, false};
   }
   return {false, false, false, false};
@@ -46,6 +58,10 @@ const char* command_name(Command c) noexcept {
     case Command::remove: return "remove";
     case Command::unlock: return "unlock";
     case Command::migrate: return "migrate";
+    case Command::list: return "list";
+    case Command::import: return "import";
+    case Command::rekey: return "rekey";
+    case Command::revoke: return "revoke";
     case Command::help: return "help";
   }
   return "?";
@@ -53,7 +69,8 @@ const char* command_name(Command c) noexcept {
 
 std::optional<Command> parse_command(std::string_view name) noexcept {
   for (Command c : {Command::enroll, Command::init, Command::status, Command::recovery_codes, Command::remove,
-                    Command::unlock, Command::migrate, Command::help}) {
+                    Command::unlock, Command::migrate, Command::list, Command::import, Command::rekey,
+                    Command::revoke, Command::help}) {
     if (name == command_name(c)) return c;
   }
   return std::nullopt;
@@ -150,6 +167,44 @@ ParseOutcome parse_command_line(std::span<const std::string_view> args) {
       auto v = take_value(name);
       if (!v || v->empty() || v->front() != '/') return fail("--from-key needs an absolute path");
       o.from_key = std::string(*v);
+    } else if (name == "--from") {
+      if (!o.import_from.empty()) return fail("--from given twice");
+      auto v = take_value(name);
+      if (!v || (*v != "google-authenticator" && *v != "oath")) {
+        return fail("--from needs a source: google-authenticator or oath");
+      }
+      o.import_from = std::string(*v);
+    } else if (name == "--file") {
+      if (o.file) return fail("--file given twice");
+      auto v = take_value(name);
+      if (!v || v->empty() || v->front() != '/') return fail("--file needs an absolute path");
+      o.file = std::string(*v);
+    } else if (name == "--name") {
+      if (o.name) return fail("--name given twice");
+      auto v = take_value(name);
+      if (!v || v->empty()) return fail("--name needs an authenticator name");
+      o.name = std::string(*v);
+    } else if (name == "--algorithm") {
+      if (o.algorithm) return fail("--algorithm given twice");
+      auto v = take_value(name);
+      if (!v || (*v != "SHA1" && *v != "SHA256" && *v != "SHA512")) {
+        return fail("--algorithm needs SHA1, SHA256 or SHA512");
+      }
+      o.algorithm = std::string(*v);
+    } else if (name == "--digits" || name == "--period") {
+      std::optional<int>& target = name == "--digits" ? o.digits : o.period;
+      if (target) return fail(std::string(name) + " given twice");
+      auto v = take_value(name);
+      if (!v || !is_digits(*v)) return fail(std::string(name) + " needs a number");
+      target = std::stoi(std::string(*v));
+    } else if (name == "--all") {
+      if (!flag(o.all)) return fail("--all takes no value");
+    } else if (name == "--remove-source") {
+      if (!flag(o.remove_source)) return fail("--remove-source takes no value");
+    } else if (name == "--sessions") {
+      if (!flag(o.sessions)) return fail("--sessions takes no value");
+    } else if (name == "--add") {
+      if (!flag(o.add)) return fail("--add takes no value");
     } else if (name == "--remove-local") {
       if (!flag(o.remove_local)) return fail("--remove-local takes no value");
     } else if (name == "--force" || name == "-f") {
@@ -178,6 +233,33 @@ ParseOutcome parse_command_line(std::span<const std::string_view> args) {
     return fail("'" + cmd + "' does not take --to, --from-key or --remove-local");
   }
   if (o.command == Command::migrate && !seen_to) return fail("'migrate' needs --to ldap");
+  if (o.command != Command::import && (!o.import_from.empty() || o.file || o.remove_source)) {
+    return fail("'" + cmd + "' does not take --from, --file or --remove-source");
+  }
+  if (o.all && o.command != Command::import && o.command != Command::revoke) {
+    return fail("'" + cmd + "' does not take --all");
+  }
+  if (o.sessions && o.command != Command::revoke) return fail("'" + cmd + "' does not take --sessions");
+  if (o.add && o.command != Command::enroll) return fail("'" + cmd + "' does not take --add");
+  if (o.name && o.command != Command::enroll && o.command != Command::remove) {
+    return fail("'" + cmd + "' does not take --name");
+  }
+  if (o.add && !o.name) return fail("'enroll --add' needs --name NAME");
+  if ((o.algorithm || o.digits || o.period) && o.command != Command::enroll) {
+    return fail("'" + cmd + "' does not take --algorithm, --digits or --period");
+  }
+  if (o.command == Command::import) {
+    if (o.import_from.empty()) return fail("'import' needs --from google-authenticator or --from oath");
+    if (o.import_from == "oath") {
+      if (!o.file) return fail("'import --from oath' needs --file PATH (the users.oath file)");
+      if (o.user || o.all) return fail("'import --from oath' takes the users from the file: no --user or --all");
+      if (o.remove_source) return fail("'import --from oath' does not take --remove-source (the file holds other users)");
+    } else {
+      if (o.all == o.user.has_value()) return fail("'import --from google-authenticator' needs --user NAME or --all");
+      if (o.all && o.file) return fail("'import --all' reads every user's home: no --file");
+    }
+  }
+  if (o.command == Command::revoke && o.all == o.user.has_value()) return fail("'revoke' needs --user NAME or --all");
   return out;
 }
 
@@ -200,6 +282,10 @@ std::string usage_text(std::optional<Command> command) {
            "  unlock          end a lockout after too many wrong codes (root)\n"
            "  init            create the master key and the state directory (root)\n"
            "  migrate         copy this server's records into the directory (root)\n"
+           "  list            every enrolment and its state (root)\n"
+           "  import          take over google-authenticator or pam_oath users (root)\n"
+           "  rekey           a new master key; every record sealed again (root)\n"
+           "  revoke          revoke users' second factor after a breach (root)\n"
            "  help [COMMAND]  show help for a command\n"
            "\n"
            "Options:\n"
@@ -216,6 +302,7 @@ std::string usage_text(std::optional<Command> command) {
   switch (*command) {
     case Command::enroll:
       return "Usage: totp-setup [enroll] [--user NAME] [--qr utf8|ascii|none] [--yes] [--force] [--json]\n"
+             "                         [--add --name NAME] [--algorithm A] [--digits N] [--period S]\n"
              "Make a new TOTP secret, show it as a QR code, an otpauth URI and text, ask for\n"
              "a code from the authenticator app, then activate the enrolment and show 10\n"
              "single-use recovery codes. Nothing is active until a code has been confirmed.\n"
@@ -225,7 +312,13 @@ std::string usage_text(std::optional<Command> command) {
              "  --user NAME     enrol this user (root; default: yourself)\n"
              "  --qr MODE       utf8 (default on a UTF-8 terminal), ascii, or none\n"
              "  --yes           no questions and no code: the enrolment is active at once\n"
-             "  --force         replace an existing enrolment without a code (root)\n" +
+             "  --force         replace an existing enrolment without a code (root)\n"
+             "  --add --name NAME  add another authenticator (a spare phone, another admin\n"
+             "                  of a shared account) beside the ones enrolled; for yourself\n"
+             "                  this needs a current code\n"
+             "  --algorithm A   SHA1, SHA256 or SHA512 (root; default: the algorithm setting)\n"
+             "  --digits N      6, 7 or 8 (root; default: the digits setting)\n"
+             "  --period S      seconds per code, 15 to 300 (root; default: the period setting)\n" +
              common;
     case Command::status:
       return "Usage: totp-setup status [--user NAME] [--json]\n"
@@ -244,11 +337,12 @@ std::string usage_text(std::optional<Command> command) {
              "  --yes           do not ask for confirmation (a code is still needed)\n" +
              common;
     case Command::remove:
-      return "Usage: totp-setup remove [--user NAME] [--yes] [--json]\n"
-             "Remove the enrolment. For yourself this needs a current code from your app\n"
-             "(or an unused recovery code).\n"
+      return "Usage: totp-setup remove [--user NAME] [--name NAME] [--yes] [--json]\n"
+             "Remove the enrolment, or with --name one of its authenticators. For yourself\n"
+             "this needs a current code from your app (or an unused recovery code).\n"
              "\n"
              "  --user NAME     remove this user's enrolment (root; default: yourself)\n"
+             "  --name NAME     remove only this authenticator (`status` lists them)\n"
              "  --yes           do not ask for confirmation (a code is still needed)\n" +
              common;
     case Command::unlock:
@@ -274,6 +368,47 @@ std::string usage_text(std::optional<Command> command) {
              "  --from-key PATH the key this server's records are sealed under, when the\n"
              "                  fleet's key (key_file) replaced it; they are sealed anew\n"
              "  --remove-local  remove each local record once the directory holds it\n" +
+             common;
+    case Command::list:
+      return "Usage: totp-setup list [--config PATH] [--json]\n"
+             "Every enrolment in the store with its state: when it was made, its\n"
+             "authenticators, the last login and from where, failures, lockout, recovery\n"
+             "codes left, revoked. Root only.\n"
+             "\n" +
+             common;
+    case Command::import:
+      return "Usage: totp-setup import --from google-authenticator (--user NAME [--file PATH] | --all)\n"
+             "                          [--remove-source] [--yes] [--json]\n"
+             "       totp-setup import --from oath --file PATH [--yes] [--json]\n"
+             "Take over users of google-authenticator-libpam or pam_oath without a new QR\n"
+             "code: the secret and its parameters become an encrypted enrolment, and\n"
+             "google-authenticator's scratch codes become recovery codes (each works once,\n"
+             "typed as before). Root only.\n"
+             "\n"
+             "  --user NAME     import this user's ~/.google_authenticator\n"
+             "  --file PATH     read this file instead (google-authenticator's secret=,\n"
+             "                  or the users.oath file of pam_oath)\n"
+             "  --all           every user whose home holds a .google_authenticator\n"
+             "  --remove-source remove each google-authenticator file once imported\n"
+             "  --yes           replace an existing enrolment of the same user\n" +
+             common;
+    case Command::rekey:
+      return "Usage: totp-setup rekey [--config PATH] [--yes] [--json]\n"
+             "Make a new master key and seal every record under it. Logins keep working\n"
+             "while it runs (records under the previous key still open); if it is\n"
+             "interrupted, run it again to finish. Root only.\n"
+             "\n" +
+             common;
+    case Command::revoke:
+      return "Usage: totp-setup revoke (--user NAME | --all) [--sessions] [--yes] [--json]\n"
+             "Revoke the second factor after a breach: the user's logins are refused, with\n"
+             "a message saying why, until they enrol again (as root, or with one of their\n"
+             "recovery codes). Root only.\n"
+             "\n"
+             "  --user NAME     revoke this user\n"
+             "  --all           revoke every enrolled user\n"
+             "  --sessions      also end the user's running sessions\n"
+             "  --yes           do not ask for confirmation\n" +
              common;
     case Command::help:
       return "Usage: totp-setup help [COMMAND]\n";

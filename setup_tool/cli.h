@@ -12,7 +12,7 @@
 
 namespace totp::setup {
 
-enum class Command { enroll, init, status, recovery_codes, remove, unlock, migrate, help };
+enum class Command { enroll, init, status, recovery_codes, remove, unlock, migrate, list, import, rekey, revoke, help };
 
 // Exit statuses (documented in totp-setup(1)).
 constexpr int kExitOk = 0;
@@ -33,6 +33,19 @@ struct Options {
   std::string migrate_to;     // migrate --to STORE ("ldap")
   bool remove_local = false;  // migrate --remove-local
   std::optional<std::string> from_key;  // migrate --from-key PATH: the key the local records are sealed under
+  // import --from google-authenticator|oath [--file PATH] [--all] [--remove-source]
+  std::string import_from;
+  std::optional<std::string> file;
+  bool all = false;            // import --all, revoke --all
+  bool remove_source = false;  // import --remove-source
+  bool sessions = false;       // revoke --sessions
+  // enroll --add --name NAME (another authenticator), remove --name NAME
+  bool add = false;
+  std::optional<std::string> name;
+  // enroll --algorithm A --digits N --period S (root): this enrolment's parameters
+  std::optional<std::string> algorithm;
+  std::optional<int> digits;
+  std::optional<int> period;
   bool help = false;     // --help: help for `command`
   bool version = false;  // --version
   std::optional<Command> help_topic;  // "totp-setup help status"

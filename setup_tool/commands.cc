@@ -158,6 +158,10 @@ int run_command(const Options& opts) {
     case Command::remove: return run_remove(ctx);
     case Command::unlock: return run_unlock(ctx);
     case Command::migrate: return run_migrate(ctx);
+    case Command::list: return run_list(ctx);
+    case Command::import: return run_import(ctx);
+    case Command::rekey: return run_rekey(ctx);
+    case Command::revoke: return run_revoke(ctx);
     case Command::help: break;
   }
   return kExitUsage;

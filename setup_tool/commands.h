@@ -25,6 +25,10 @@ int run_recovery_codes(const Context& ctx);
 int run_remove(const Context& ctx);
 int run_unlock(const Context& ctx);
 int run_migrate(const Context& ctx);
+int run_list(const Context& ctx);    // list_command.cc
+int run_import(const Context& ctx);  // import_command.cc
+int run_rekey(const Context& ctx);   // rekey_command.cc
+int run_revoke(const Context& ctx);  // revoke_command.cc
 
 // One line "totp-setup: MESSAGE" on stderr; returns `status`.
 int fail(int status, const std::string& message);
