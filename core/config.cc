@@ -15,6 +15,7 @@
 #include <system_error>
 
 #include "core/log.h"
+#include "core/record.h"
 
 namespace totp {
 namespace {
@@ -346,6 +347,7 @@ constexpr SettingDef kSettings[] = {
     {"digits", &set_digits},
     {"period", &set_period},
     {"algorithm", &set_algorithm},
+    {"recovery_codes", &set_int<&Settings::recovery_codes, 1, static_cast<int>(kMaxRecoveryCodes)>},
     {"issuer", &set_issuer},
     {"nullok", &set_bool<&Settings::nullok>},
     {"debug", &set_bool<&Settings::debug>},

@@ -34,6 +34,7 @@ struct Settings {
   std::string key_file = kDefaultKeyFile;    // absolute path
   int window = 1;                            // 0..10 steps either side
   OtpParams otp;                             // digits/period/algorithm for new enrolments
+  int recovery_codes = 10;                   // recovery codes made at enrolment and by recovery-codes (1..32)
   std::string issuer;                        // empty: use the host name
   bool nullok = false;
   bool debug = false;

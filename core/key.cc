@@ -121,6 +121,68 @@ Result<MasterKey> create_master_key(const std::string& path) {
   return key;
 }
 
+KeyRing::KeyRing(const MasterKey& key) : current{key.bytes.clone(), key.id} {}
+
+const MasterKey* KeyRing::find(const KeyId& id) const noexcept {
+  // Key ids are not secret (they are in every record's header).
+  if (id == current.id) return &current;
+  if (previous && id == previous->id) return &*previous;
+  return nullptr;
+}
+
+std::string KeyRing::describe() const {
+  std::string s = "key id " + key_id_hex(current.id);
+  if (previous) s += ", previous key id " + key_id_hex(previous->id);
+  return s;
+}
+
+std::string previous_key_path(const std::string& key_file) { return key_file + ".previous"; }
+std::string next_key_path(const std::string& key_file) { return key_file + ".next"; }
+
+Result<KeyRing> load_key_ring(const std::string& key_file, uid_t expected_owner) {
+  // The identity of the key file before reading it: if rekey renames a new
+  // key over it in between, the identity is the old one and the next
+  // reload_if_rotated() looks again (never the other way round).
+  struct stat st {};
+  const bool have_identity = ::lstat(key_file.c_str(), &st) == 0;
+  auto current = load_master_key(key_file, expected_owner);
+  if (!current) return current.error();
+  KeyRing ring(std::move(*current));
+  ring.path = key_file;
+  ring.owner = expected_owner;
+  if (have_identity) {
+    ring.dev = st.st_dev;
+    ring.ino = st.st_ino;
+  }
+  const std::string prev_path = previous_key_path(key_file);
+  if (::lstat(prev_path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return ring;
+    return make_error(Errc::io_error, "previous master key " + prev_path + ": " + errno_text(errno));
+  }
+  // Present: it must pass every check the key does (a previous key that an
+  // attacker could plant or read is as bad as a current one).
+  auto previous = load_master_key(prev_path, expected_owner);
+  if (!previous) return make_error(previous.error().code, "previous " + previous.error().message);
+  // The same key twice (rekey stopped between its link and its rename).
+  if (previous->id != ring.current.id) ring.previous = std::move(*previous);
+  return ring;
+}
+
+Result<bool> reload_if_rotated(KeyRing& ring) {
+  if (ring.path.empty()) return false;
+  struct stat st {};
+  // The same file: the same current key (rekey only ever renames a new
+  // file over it, so a rotation always changes the inode).
+  if (::lstat(ring.path.c_str(), &st) == 0 && st.st_dev == ring.dev && st.st_ino == ring.ino) return false;
+  auto fresh = load_key_ring(ring.path, ring.owner);
+  if (!fresh) return fresh.error();
+  const bool changed = fresh->current.id != ring.current.id ||
+                       fresh->previous.has_value() != ring.previous.has_value() ||
+                       (fresh->previous && ring.previous && fresh->previous->id != ring.previous->id);
+  ring = std::move(*fresh);
+  return changed;
+}
+
 std::string key_id_hex(const KeyId& id) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;

@@ -72,8 +72,10 @@ Result<SecureBytes> read_password_file(const std::string& path, uid_t owner) {
 
 }  // namespace
 
-Result<std::unique_ptr<LdapStore>> LdapStore::open(const Settings& settings, MasterKey key, uid_t owner) {
-  if (key.bytes.size() != kMasterKeySize) return make_error(Errc::invalid_argument, "master key has the wrong size");
+Result<std::unique_ptr<LdapStore>> LdapStore::open(const Settings& settings, KeyRing keys, uid_t owner) {
+  if (keys.current.bytes.size() != kMasterKeySize || (keys.previous && keys.previous->bytes.size() != kMasterKeySize)) {
+    return make_error(Errc::invalid_argument, "master key has the wrong size");
+  }
   LdapConfig config;
   config.uris = settings.ldap_uri;
   config.bind_dn = settings.ldap_bind_dn;
@@ -87,11 +89,11 @@ Result<std::unique_ptr<LdapStore>> LdapStore::open(const Settings& settings, Mas
   }
   auto connection = make_ldap_connection(config);
   if (!connection) return connection.error();
-  return std::unique_ptr<LdapStore>(new LdapStore(std::move(key), settings.ldap_base, std::move(*connection)));
+  return std::unique_ptr<LdapStore>(new LdapStore(std::move(keys), settings.ldap_base, std::move(*connection)));
 }
 
-LdapStore::LdapStore(MasterKey key, std::string base, std::unique_ptr<LdapConnection> connection)
-    : key_(std::move(key)), base_(std::move(base)), connection_(std::move(connection)) {}
+LdapStore::LdapStore(KeyRing keys, std::string base, std::unique_ptr<LdapConnection> connection)
+    : keys_(std::move(keys)), base_(std::move(base)), connection_(std::move(connection)) {}
 
 std::string LdapStore::where() const { return connection_->server() + " " + base_; }
 
@@ -145,7 +147,13 @@ Result<std::optional<LdapStore::Current>> LdapStore::read_current(std::string_vi
                                   "entry has no single readable pamTotpEnrolment and pamTotpLedger (not a "
                                   "pamTotpRecord, or the ACL hides them from this identity)"));
   }
-  auto decoded = open_sealed_record(key_, user, enrolment->front(), ledger->front());
+  auto decoded = open_sealed_record(keys_, user, enrolment->front(), ledger->front());
+  // Under a key this process does not know: another rekey may have rotated
+  // the key since this process loaded its ring. Look once.
+  if (!decoded && decoded.error().code == Errc::unsupported) {
+    auto changed = reload_if_rotated(keys_);
+    if (changed && *changed) decoded = open_sealed_record(keys_, user, enrolment->front(), ledger->front());
+  }
   if (!decoded) return about(user, decoded.error());
   Current cur;
   cur.enrolment_value = enrolment->front();
@@ -167,7 +175,7 @@ Result<std::optional<Record>> LdapStore::load(std::string_view user) const {
 Result<std::optional<LdapStore::Current>> LdapStore::first_read(std::string_view user) {
   std::optional<LoadMemo> memo = std::exchange(last_load_, std::nullopt);
   if (!memo || memo->user != user) return read_current(user);
-  auto decoded = open_sealed_record(key_, user, memo->enrolment_value, memo->ledger_value);
+  auto decoded = open_sealed_record(keys_, user, memo->enrolment_value, memo->ledger_value);
   if (!decoded) return read_current(user);
   Current cur;
   cur.enrolment_value = std::move(memo->enrolment_value);
@@ -232,7 +240,11 @@ Status LdapStore::update_checked(std::string_view user, const CheckingMutator& m
     const OnRecord on_record(
         [&](const Ledger& counted_ledger) -> Status {
       if (!cur) return about(user, make_error(Errc::not_found, "no record to count against"));
-      auto next = seal_ledger_value(key_, user, cur->enrolment_value, cur->decoded.seq + 1, counted_ledger);
+      // Under the key the enrolment value is sealed under (the ledger is
+      // bound to its header): during a rotation possibly the previous one.
+      const MasterKey* entry_key = keys_.find(cur->decoded.key_id);
+      if (entry_key == nullptr) return about(user, make_error(Errc::unsupported, "internal: the record's key left the ring"));
+      auto next = seal_ledger_value(*entry_key, user, cur->enrolment_value, cur->decoded.seq + 1, counted_ledger);
       if (!next) return about(user, next.error());
       auto rc = confirmed(cas_ledger(*cur, *next), nullptr, &*next);
       if (!rc) return make_error(rc.error().code, "directory " + rc.error().message);
@@ -275,12 +287,16 @@ Status LdapStore::update_checked(std::string_view user, const CheckingMutator& m
       // Only if the enrolment in the directory is the one the caller kept.
       if (!cur || !same_enrolment_bytes(cur->decoded.record.enrolment, record->enrolment)) write = Write::everything;
     }
+    // An entry under the previous key (a rotation is in progress): its
+    // ledger cannot be sealed under another key than its enrolment value's,
+    // so both values move to the current key in one compare-and-swap.
+    if (write == Write::ledger_only && cur->decoded.key_id != keys_.current.id) write = Write::everything;
 
     if (write == Write::ledger_only) {
       // A wrong code's ledger is the one on_record already committed.
       const SecureBytes wanted = serialize_ledger(record->ledger);
       if (on_record_ledger && constant_time_equal(on_record_ledger->span(), wanted.span())) return written();
-      auto next = seal_ledger_value(key_, user, cur->enrolment_value, cur->decoded.seq + 1, record->ledger);
+      auto next = seal_ledger_value(keys_.current, user, cur->enrolment_value, cur->decoded.seq + 1, record->ledger);
       if (!next) return about(user, next.error());
       auto rc = confirmed(cas_ledger(*cur, *next), nullptr, &*next);
       if (!rc) return make_error(rc.error().code, "directory " + rc.error().message);
@@ -289,8 +305,11 @@ Status LdapStore::update_checked(std::string_view user, const CheckingMutator& m
       return written();
     }
 
-    // everything: a new record, or enrolment and ledger swapped together.
-    auto sealed = seal_record(key_, user, *record, cur ? cur->decoded.seq + 1 : 1);
+    // everything: a new record, or enrolment and ledger swapped together,
+    // always under the current key (looked at again: this process may have
+    // loaded its keys before a rekey renamed a new one into place).
+    if (auto reloaded = reload_if_rotated(keys_); !reloaded) return about(user, reloaded.error());
+    auto sealed = seal_record(keys_.current, user, *record, cur ? cur->decoded.seq + 1 : 1);
     if (!sealed) return about(user, sealed.error());
     Result<int> rc = kSuccess;
     if (!cur) {
@@ -316,6 +335,14 @@ Status LdapStore::update_checked(std::string_view user, const CheckingMutator& m
   }
   return about(user, make_error(Errc::busy, "changed by other servers " + std::to_string(kMaxAttempts) +
                                                " times in a row; not updated"));
+}
+
+Result<std::optional<KeyId>> LdapStore::sealed_key_id(std::string_view user) const {
+  TOTP_TRY_STATUS(validate_user_name(user));
+  auto cur = read_current(user);
+  if (!cur) return cur.error();
+  if (!*cur) return std::optional<KeyId>();
+  return std::optional<KeyId>((*cur)->decoded.key_id);
 }
 
 std::string LdapStore::marker_dn() const { return std::string("uid=") + kLdapMarkerUid + "," + base_; }

@@ -49,11 +49,14 @@ inline constexpr const char* kLdapLedgerAttribute = "pamTotpLedger";
 // records, so a user's missing entry really means "not enrolled".
 inline constexpr const char* kLdapMarkerUid = ".pam_totp";
 
-class LdapStore final : public RecordStore {
+class LdapStore final : public RecordStore, public SealedKeyProbe {
  public:
   // Reads the bind password file (must be owned by `owner`, root in
   // production, and not readable by group or others); connects on first use.
-  static Result<std::unique_ptr<LdapStore>> open(const Settings& settings, MasterKey key, uid_t owner = 0);
+  // Records open under the ring's current or previous key; every write
+  // seals under the current key (a ledger update of an entry under the
+  // previous key becomes an enrolment + ledger compare-and-swap).
+  static Result<std::unique_ptr<LdapStore>> open(const Settings& settings, KeyRing keys, uid_t owner = 0);
 
   Result<std::optional<Record>> load(std::string_view user) const override;
   using RecordStore::update;
@@ -73,6 +76,9 @@ class LdapStore final : public RecordStore {
   // The DN of a user's record.
   std::string dn_of(std::string_view user) const;
 
+  // rekey: the key the user's entry is sealed under (authenticated whole).
+  Result<std::optional<KeyId>> sealed_key_id(std::string_view user) const override;
+
  private:
   // What the directory holds for a user now.
   struct Current {
@@ -80,7 +86,7 @@ class LdapStore final : public RecordStore {
     std::vector<std::uint8_t> ledger_value;
     DecodedState decoded;
   };
-  LdapStore(MasterKey key, std::string base, std::unique_ptr<LdapConnection> connection);
+  LdapStore(KeyRing keys, std::string base, std::unique_ptr<LdapConnection> connection);
   // nullopt only for a user known not to have a record. LDAP compares uid
   // without case, so uid=Alice's entry answers a read of uid=alice: that is
   // an error (not alice's record, and not "not enrolled" either).
@@ -101,7 +107,8 @@ class LdapStore final : public RecordStore {
   // The marker entry is visible (read once per store).
   Status see_marker() const;
 
-  MasterKey key_;
+  // Reloaded when key_file was rotated since (see FileStore).
+  mutable KeyRing keys_;
   std::string base_;
   int last_retries_ = 0;
   mutable std::optional<LoadMemo> last_load_;

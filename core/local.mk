@@ -9,6 +9,7 @@ libtotpcore_la_SOURCES = \
 	core/recovery.h core/recovery.cc \
 	core/config.h core/config.cc \
 	core/log.h core/log.cc \
+	core/audit.h core/audit.cc \
 	core/fs.h core/fs.cc \
 	core/key.h core/key.cc \
 	core/record.h core/record.cc \
@@ -20,9 +21,14 @@ libtotpcore_la_SOURCES = \
 	core/ldap_connection.h core/ldap_plugin.cc \
 	core/ldap_store.h core/ldap_store.cc \
 	core/migrate.h core/migrate.cc \
+	core/rekey.h core/rekey.cc \
 	core/policy.h core/policy.cc \
 	core/login_decision.h core/login_decision.cc \
-	core/boot_rule.h core/boot_rule.cc
+	core/boot_rule.h core/boot_rule.cc \
+	core/import_common.h core/import_text.h core/import_text.cc \
+	core/import_file.h core/import_file.cc \
+	core/import_google.h core/import_google.cc \
+	core/import_oath.h core/import_oath.cc
 libtotpcore_la_CXXFLAGS = $(AM_CXXFLAGS) $(CRYPTO_CFLAGS) $(ARGON2_CFLAGS)
 libtotpcore_la_LIBADD = $(CRYPTO_LIBS) $(ARGON2_LIBS)
 

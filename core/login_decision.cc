@@ -25,14 +25,26 @@ Result<std::optional<Decision>> check_answer(Record& rec, const LoginAttempt& a,
     auto candidate = totp_candidate(typed, digits);
     if (!candidate) return make_error(Errc::invalid_argument, "internal: code routing");
     // Steps whose codes could have been typed before the boot count as used.
-    auto checked = totp_verify(enrolment.secret.span(), enrolment.otp, candidate->view(), a.now, a.window,
-                               used_steps_floor(ledger.last_used_step, a.boot_time, enrolment.otp, a.window));
-    if (!checked) return checked.error();
-    if (checked->outcome == VerifyOutcome::accepted) {
-      ledger.last_used_step = checked->step;
+    const auto floor = used_steps_floor(ledger.last_used_step, a.boot_time, enrolment.otp, a.window);
+    // Every authenticator of the account is tried, whichever matches (no
+    // early exit); they share the period, so one last used step refuses a
+    // used or older code on each of them.
+    std::optional<VerifyResult> accepted;
+    bool replayed = false;
+    for (const AuthenticatorView& auth : login_authenticators(enrolment)) {
+      auto checked = totp_verify(auth.secret, auth.otp, candidate->view(), a.now, a.window, floor);
+      if (!checked) return checked.error();
+      if (checked->outcome == VerifyOutcome::accepted && !accepted) {
+        accepted = *checked;
+        verdict.authenticator = auth.name;
+      }
+      replayed = replayed || checked->outcome == VerifyOutcome::replayed;
+    }
+    if (accepted) {
+      ledger.last_used_step = accepted->step;
       return std::optional<Decision>(Decision::accepted_totp);
     }
-    verdict.decision = checked->outcome == VerifyOutcome::replayed ? Decision::replayed : Decision::wrong;
+    verdict.decision = replayed ? Decision::replayed : Decision::wrong;
     return std::optional<Decision>();
   }
   if (kind == AnswerKind::recovery) {
@@ -73,6 +85,10 @@ std::int64_t boot_rule_time(const RecordStore& store) {
 Result<RecordStore::Write> judge_login(std::optional<Record>& rec, const LoginAttempt& attempt,
                                  const RecordStore::OnRecord& on_record, LoginVerdict& verdict) {
   verdict = LoginVerdict{};
+  if (rec && rec->enrolment.revoked) {
+    verdict.decision = Decision::revoked;
+    return RecordStore::Write::nothing;
+  }
   if (!rec || rec->enrolment.state != EnrolmentState::active) return RecordStore::Write::nothing;
   verdict.recovery_left = rec->enrolment.recovery_hashes.size();
   // Counted in an earlier round (an optimistic store read again after
@@ -137,7 +153,10 @@ void log_verdict(const LogContext& ctx, const LoginVerdict& v, bool nullok) {
       log_event(ctx, LOG_WARNING, "locked");
       return;
     case Decision::accepted_totp:
-      log_event(ctx, LOG_INFO, "accepted totp");
+      log_event(ctx, LOG_INFO, "accepted totp (authenticator " + v.authenticator + ")");
+      return;
+    case Decision::revoked:
+      log_event(ctx, LOG_NOTICE, std::string(kRevokedLogReason));
       return;
     case Decision::accepted_recovery:
       log_event(ctx, LOG_NOTICE, "accepted recovery code (" + std::to_string(v.recovery_left) + " left)");
@@ -169,6 +188,7 @@ constexpr struct {
     {Decision::accepted_totp, "accepted_totp"}, {Decision::accepted_recovery, "accepted_recovery"},
     {Decision::wrong, "wrong"},               {Decision::replayed, "replayed"},
     {Decision::malformed, "malformed"},       {Decision::too_early, "too_early"},
+    {Decision::revoked, "revoked"},
 };
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "core/config.h"
@@ -21,7 +22,10 @@ namespace totp {
 // too_early: a TOTP code while every code an app can show now could have
 // been typed before this system started (core/boot_rule.h): not checked,
 // not counted, the user is told to wait for the next code.
-enum class Decision { not_enrolled, locked, accepted_totp, accepted_recovery, wrong, replayed, malformed, too_early };
+// revoked: root revoked the second factor (totp-setup revoke): refused
+// without a prompt until the account is enrolled again, never "not
+// enrolled" (nullok does not apply).
+enum class Decision { not_enrolled, locked, accepted_totp, accepted_recovery, wrong, replayed, malformed, too_early, revoked };
 
 struct LoginVerdict {
   Decision decision = Decision::not_enrolled;
@@ -29,6 +33,7 @@ struct LoginVerdict {
   std::size_t recovery_left = 0;     // unused recovery codes after the decision
   std::uint64_t argon2_runs = 0;     // Argon2id computations made for this attempt
   std::int64_t wait_seconds = 0;     // too_early: until the first code that can be accepted
+  std::string authenticator;         // accepted_totp: the name of the authenticator whose code it was
 };
 
 struct LoginAttempt {
@@ -51,6 +56,10 @@ LoginAttempt login_attempt(const Settings& settings, const SecureBytes* answer, 
 // The boot rule's boot time for a store (core/boot_rule.h): 0 (no rule)
 // when the store writes a ledger durably, else when this system started.
 std::int64_t boot_rule_time(const RecordStore& store);
+
+// The log line of a revoked account's login (module and helper alike).
+constexpr const char* kRevokedLogReason =
+    "refused: the second factor was revoked (totp-setup revoke); the account must be enrolled again";
 
 inline bool is_acceptance(Decision d) { return d == Decision::accepted_totp || d == Decision::accepted_recovery; }
 

@@ -4,6 +4,7 @@
 // not turn into an out-of-range value inside the module.
 #include "core/record.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "core/byte_io.h"
@@ -13,6 +14,7 @@ namespace totp {
 namespace {
 
 constexpr std::uint8_t kLedgerHasLastStep = 0x01;
+constexpr std::uint8_t kEnrolmentRevoked = 0x01;
 constexpr std::size_t kEnrolmentFixedSize = 15 + kRecoverySaltSize + 1;
 
 bool algorithm_known(std::uint8_t a) {
@@ -33,24 +35,117 @@ Error ledger_error(const std::string& why) { return make_error(Errc::parse_error
 
 }  // namespace
 
-Status validate_enrolment(const Enrolment& e) {
-  if (e.secret.size() < kMinSecretSize || e.secret.size() > kMaxSecretSize) {
-    return make_error(Errc::invalid_argument, "secret length " + std::to_string(e.secret.size()) + " outside " +
+Status validate_authenticator_name(std::string_view name) {
+  if (name.empty() || name.size() > kMaxAuthenticatorNameSize) {
+    return make_error(Errc::invalid_argument, "an authenticator name is 1 to " +
+                                                  std::to_string(kMaxAuthenticatorNameSize) + " characters");
+  }
+  if (name.front() == '-') return make_error(Errc::invalid_argument, "an authenticator name does not start with '-'");
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                    c == '_' || c == '-' || c == '@' || c == '+';
+    if (!ok) {
+      return make_error(Errc::invalid_argument,
+                        "an authenticator name is made of letters, digits and . _ - @ + (no spaces)");
+    }
+  }
+  return ok_status();
+}
+
+std::string first_authenticator_name(const Enrolment& e) { return e.name.empty() ? kFirstAuthenticatorName : e.name; }
+
+std::vector<AuthenticatorView> login_authenticators(const Enrolment& e) {
+  std::vector<AuthenticatorView> out;
+  if (e.revoked || e.state != EnrolmentState::active) return out;
+  out.push_back(AuthenticatorView{first_authenticator_name(e), e.secret.span(), e.otp});
+  for (const Authenticator& a : e.added) out.push_back(AuthenticatorView{a.name, a.secret.span(), a.otp});
+  return out;
+}
+
+namespace {
+
+Status validate_secret_and_params(const SecureBytes& secret, const OtpParams& otp) {
+  if (secret.size() < kMinSecretSize || secret.size() > kMaxSecretSize) {
+    return make_error(Errc::invalid_argument, "secret length " + std::to_string(secret.size()) + " outside " +
                                                   std::to_string(kMinSecretSize) + ".." + std::to_string(kMaxSecretSize));
   }
-  if (!algorithm_known(static_cast<std::uint8_t>(e.otp.algorithm))) return make_error(Errc::invalid_argument, "unknown algorithm");
-  if (e.otp.digits < kMinDigits || e.otp.digits > kMaxDigits) {
-    return make_error(Errc::invalid_argument, "digits " + std::to_string(e.otp.digits) + " outside 6..8");
+  if (!algorithm_known(static_cast<std::uint8_t>(otp.algorithm))) return make_error(Errc::invalid_argument, "unknown algorithm");
+  if (otp.digits < kMinDigits || otp.digits > kMaxDigits) {
+    return make_error(Errc::invalid_argument, "digits " + std::to_string(otp.digits) + " outside 6..8");
   }
-  if (e.otp.period < kMinPeriod || e.otp.period > kMaxPeriod) {
-    return make_error(Errc::invalid_argument, "period " + std::to_string(e.otp.period) + " outside 15..300");
+  if (otp.period < kMinPeriod || otp.period > kMaxPeriod) {
+    return make_error(Errc::invalid_argument, "period " + std::to_string(otp.period) + " outside 15..300");
   }
+  return ok_status();
+}
+
+bool fits_version_1(const Enrolment& e) { return e.name.empty() && e.added.empty() && !e.revoked; }
+
+}  // namespace
+
+Status validate_enrolment(const Enrolment& e) {
+  TOTP_TRY_STATUS(validate_secret_and_params(e.secret, e.otp));
   if (!state_known(static_cast<std::uint8_t>(e.state))) return make_error(Errc::invalid_argument, "unknown enrolment state");
   if (e.recovery_hashes.size() > kMaxRecoveryCodes) {
     return make_error(Errc::invalid_argument, "too many recovery hashes (" + std::to_string(e.recovery_hashes.size()) + ")");
   }
+  if (!e.name.empty()) TOTP_TRY_STATUS(validate_authenticator_name(e.name));
+  if (e.added.size() > kMaxAuthenticators - 1) {
+    return make_error(Errc::invalid_argument, "more than " + std::to_string(kMaxAuthenticators) + " authenticators");
+  }
+  if (e.revoked && !e.added.empty()) return make_error(Errc::invalid_argument, "a revoked enrolment has no other authenticators");
+  const std::string first = first_authenticator_name(e);
+  for (std::size_t i = 0; i < e.added.size(); ++i) {
+    const Authenticator& a = e.added[i];
+    TOTP_TRY_STATUS(validate_authenticator_name(a.name));
+    TOTP_TRY_STATUS(validate_secret_and_params(a.secret, a.otp));
+    // One period: the account's last used step means the same time on
+    // each. One length: an answer is routed (code or recovery code) and
+    // cut from a password (split_code) by its length alone.
+    if (a.otp.period != e.otp.period || a.otp.digits != e.otp.digits) {
+      return make_error(Errc::invalid_argument, "every authenticator of an account has the account's digits (" +
+                                                    std::to_string(e.otp.digits) + ") and period (" +
+                                                    std::to_string(e.otp.period) + " s)");
+    }
+    bool clash = a.name == first;
+    for (std::size_t j = 0; j < i; ++j) clash = clash || e.added[j].name == a.name;
+    if (clash) return make_error(Errc::invalid_argument, "two authenticators named '" + a.name + "'");
+  }
   return ok_status();
 }
+
+namespace {
+
+std::size_t enrolment_size(const Enrolment& e, std::size_t secret_len, std::size_t hash_count) {
+  std::size_t n = kEnrolmentFixedSize + secret_len + hash_count * kRecoveryHashSize;
+  if (fits_version_1(e)) return n;
+  n += 1 + 1 + std::min(e.name.size(), kMaxAuthenticatorNameSize) + 1;
+  for (std::size_t i = 0; i < std::min(e.added.size(), kMaxAuthenticators - 1); ++i) {
+    n += 1 + std::min(e.added[i].name.size(), kMaxAuthenticatorNameSize) + 12 + 1 +
+         std::min(e.added[i].secret.size(), kMaxSecretSize);
+  }
+  return n;
+}
+
+void write_name(ByteWriter& w, const std::string& name) {
+  const std::size_t len = std::min(name.size(), kMaxAuthenticatorNameSize);
+  w.u8(static_cast<std::uint8_t>(len));
+  w.bytes(std::span(reinterpret_cast<const std::uint8_t*>(name.data()), len));
+}
+
+void write_params(ByteWriter& w, const OtpParams& otp) {
+  w.u8(static_cast<std::uint8_t>(otp.algorithm));
+  w.u8(static_cast<std::uint8_t>(otp.digits));
+  w.u16(static_cast<std::uint16_t>(otp.period));
+}
+
+void write_secret(ByteWriter& w, const SecureBytes& secret) {
+  const std::size_t len = std::min(secret.size(), kMaxSecretSize);
+  w.u8(static_cast<std::uint8_t>(len));
+  w.bytes(secret.span().first(len));
+}
+
+}  // namespace
 
 SecureBytes serialize_enrolment(const Enrolment& e) {
   // Total by contract: out-of-range fields are cut to what fits the format,
@@ -58,64 +153,123 @@ SecureBytes serialize_enrolment(const Enrolment& e) {
   const std::size_t secret_len = e.secret.size() > kMaxSecretSize ? kMaxSecretSize : e.secret.size();
   const std::size_t hash_count =
       e.recovery_hashes.size() > kMaxRecoveryCodes ? kMaxRecoveryCodes : e.recovery_hashes.size();
-  SecureBytes out(kEnrolmentFixedSize + secret_len + hash_count * kRecoveryHashSize);
+  const bool v1 = fits_version_1(e);
+  SecureBytes out(enrolment_size(e, secret_len, hash_count));
   ByteWriter w(out.span());
-  w.u8(kEnrolmentFormatVersion);
+  w.u8(v1 ? kEnrolmentFormatVersion : kEnrolmentFormatVersion2);
+  if (!v1) w.u8(e.revoked ? kEnrolmentRevoked : 0);
   w.u8(static_cast<std::uint8_t>(e.state));
-  w.u8(static_cast<std::uint8_t>(e.otp.algorithm));
-  w.u8(static_cast<std::uint8_t>(e.otp.digits));
-  w.u16(static_cast<std::uint16_t>(e.otp.period));
+  write_params(w, e.otp);
   w.i64(non_negative(e.created));
-  w.u8(static_cast<std::uint8_t>(secret_len));
-  w.bytes(e.secret.span().first(secret_len));
+  write_secret(w, e.secret);
   w.bytes(e.recovery_salt);
   w.u8(static_cast<std::uint8_t>(hash_count));
   for (std::size_t i = 0; i < hash_count; ++i) w.bytes(e.recovery_hashes[i]);
+  if (v1) return out;
+  write_name(w, e.name);
+  const std::size_t added = std::min(e.added.size(), kMaxAuthenticators - 1);
+  w.u8(static_cast<std::uint8_t>(added));
+  for (std::size_t i = 0; i < added; ++i) {
+    const Authenticator& a = e.added[i];
+    write_name(w, a.name);
+    write_params(w, a.otp);
+    w.i64(non_negative(a.created));
+    write_secret(w, a.secret);
+  }
   return out;
 }
+
+namespace {
+
+// algorithm u8 | digits u8 | period u16, checked.
+Result<OtpParams> read_params(SpanReader& r) {
+  const std::uint8_t algorithm = r.u8();
+  const std::uint8_t digits = r.u8();
+  const std::uint16_t period = r.u16();
+  if (!r.ok()) return enrolment_error("truncated parameters");
+  if (!algorithm_known(algorithm)) return enrolment_error("unknown algorithm " + std::to_string(algorithm));
+  if (digits < kMinDigits || digits > kMaxDigits) return enrolment_error("digits " + std::to_string(digits) + " out of range");
+  if (period < kMinPeriod || period > kMaxPeriod) return enrolment_error("period " + std::to_string(period) + " out of range");
+  OtpParams otp;
+  otp.algorithm = static_cast<Algorithm>(algorithm);
+  otp.digits = digits;
+  otp.period = period;
+  return otp;
+}
+
+Result<SecureBytes> read_secret(SpanReader& r) {
+  const std::uint8_t len = r.u8();
+  if (!r.ok()) return enrolment_error("truncated secret length");
+  if (len < kMinSecretSize || len > kMaxSecretSize) return enrolment_error("secret length " + std::to_string(len) + " out of range");
+  auto secret = r.bytes(len);
+  if (!r.ok()) return enrolment_error("truncated secret");
+  return SecureBytes(secret);
+}
+
+Result<std::string> read_name(SpanReader& r) {
+  const std::uint8_t len = r.u8();
+  auto bytes = r.bytes(len);
+  if (!r.ok()) return enrolment_error("truncated authenticator name");
+  std::string name(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  if (len != 0 && !validate_authenticator_name(name)) return enrolment_error("bad authenticator name");
+  return name;
+}
+
+}  // namespace
 
 Result<Enrolment> parse_enrolment(std::span<const std::uint8_t> bytes) {
   if (bytes.size() > kMaxEnrolmentPlainSize) return make_error(Errc::too_large, "enrolment record: too large");
   SpanReader r(bytes);
   const std::uint8_t version = r.u8();
   if (!r.ok()) return enrolment_error("empty");
-  if (version != kEnrolmentFormatVersion) {
+  if (version != kEnrolmentFormatVersion && version != kEnrolmentFormatVersion2) {
     return make_error(Errc::unsupported, "enrolment record: unknown format version " + std::to_string(version));
   }
+  const bool v2 = version == kEnrolmentFormatVersion2;
+  if (!v2 && bytes.size() > kMaxEnrolmentV1PlainSize) return make_error(Errc::too_large, "enrolment record: too large");
   Enrolment e;
+  if (v2) {
+    const std::uint8_t flags = r.u8();
+    if (!r.ok()) return enrolment_error("truncated flags");
+    if ((flags & ~kEnrolmentRevoked) != 0) return enrolment_error("unknown flags");
+    e.revoked = (flags & kEnrolmentRevoked) != 0;
+  }
   const std::uint8_t state = r.u8();
-  const std::uint8_t algorithm = r.u8();
-  const std::uint8_t digits = r.u8();
-  const std::uint16_t period = r.u16();
-  const std::int64_t created = r.i64();
-  const std::uint8_t secret_len = r.u8();
   if (!r.ok()) return enrolment_error("truncated header");
   if (!state_known(state)) return enrolment_error("unknown state " + std::to_string(state));
-  if (!algorithm_known(algorithm)) return enrolment_error("unknown algorithm " + std::to_string(algorithm));
-  if (digits < kMinDigits || digits > kMaxDigits) return enrolment_error("digits " + std::to_string(digits) + " out of range");
-  if (period < kMinPeriod || period > kMaxPeriod) return enrolment_error("period " + std::to_string(period) + " out of range");
-  if (created < 0) return enrolment_error("negative creation time");
-  if (secret_len < kMinSecretSize || secret_len > kMaxSecretSize) {
-    return enrolment_error("secret length " + std::to_string(secret_len) + " out of range");
-  }
   e.state = static_cast<EnrolmentState>(state);
-  e.otp.algorithm = static_cast<Algorithm>(algorithm);
-  e.otp.digits = digits;
-  e.otp.period = period;
-  e.created = created;
-  auto secret = r.bytes(secret_len);
-  if (!r.ok()) return enrolment_error("truncated secret");
-  e.secret = SecureBytes(secret);
+  TOTP_TRY_ASSIGN(e.otp, read_params(r));
+  e.created = r.i64();
+  if (!r.ok()) return enrolment_error("truncated header");
+  if (e.created < 0) return enrolment_error("negative creation time");
+  TOTP_TRY_ASSIGN(e.secret, read_secret(r));
   r.copy_to(e.recovery_salt);
   const std::uint8_t count = r.u8();
   if (!r.ok()) return enrolment_error("truncated recovery salt");
   if (count > kMaxRecoveryCodes) return enrolment_error("too many recovery hashes (" + std::to_string(count) + ")");
-  if (r.remaining() != static_cast<std::size_t>(count) * kRecoveryHashSize) {
-    return enrolment_error(r.remaining() < static_cast<std::size_t>(count) * kRecoveryHashSize ? "truncated recovery hashes"
-                                                                                            : "trailing data");
-  }
+  if (r.remaining() < static_cast<std::size_t>(count) * kRecoveryHashSize) return enrolment_error("truncated recovery hashes");
+  if (!v2 && r.remaining() != static_cast<std::size_t>(count) * kRecoveryHashSize) return enrolment_error("trailing data");
   e.recovery_hashes.resize(count);
   for (auto& h : e.recovery_hashes) r.copy_to(h);
+  if (v2) {
+    TOTP_TRY_ASSIGN(e.name, read_name(r));
+    const std::uint8_t added = r.u8();
+    if (!r.ok()) return enrolment_error("truncated authenticator count");
+    if (added > kMaxAuthenticators - 1) return enrolment_error("too many authenticators (" + std::to_string(added) + ")");
+    for (std::uint8_t i = 0; i < added; ++i) {
+      Authenticator a;
+      TOTP_TRY_ASSIGN(a.name, read_name(r));
+      TOTP_TRY_ASSIGN(a.otp, read_params(r));
+      a.created = r.i64();
+      if (!r.ok() || a.created < 0) return enrolment_error("bad authenticator creation time");
+      TOTP_TRY_ASSIGN(a.secret, read_secret(r));
+      e.added.push_back(std::move(a));
+    }
+    // The written form of anything version 1 can hold is version 1: one
+    // encoding per enrolment (same_enrolment_bytes compares encodings).
+    if (fits_version_1(e)) return enrolment_error("version 2 form of a version 1 enrolment");
+    if (Status v = validate_enrolment(e); !v) return enrolment_error(v.error().message);
+  }
   if (!r.done()) return enrolment_error("trailing data");
   return e;
 }
@@ -188,6 +342,11 @@ Record clone_record(const Record& r) {
   c.enrolment.state = r.enrolment.state;
   c.enrolment.recovery_salt = r.enrolment.recovery_salt;
   c.enrolment.recovery_hashes = r.enrolment.recovery_hashes;
+  c.enrolment.name = r.enrolment.name;
+  for (const Authenticator& a : r.enrolment.added) {
+    c.enrolment.added.push_back(Authenticator{a.name, a.secret.clone(), a.otp, a.created});
+  }
+  c.enrolment.revoked = r.enrolment.revoked;
   c.ledger = r.ledger;
   return c;
 }

@@ -31,6 +31,8 @@ static_assert(sizeof(kAlphabet) - 1 == 32, "5 bits per symbol need exactly 32 sy
 constexpr std::size_t kCodeSymbols = 10;
 constexpr std::size_t kGroupSize = 5;
 constexpr std::size_t kMaxTypedLength = 64;
+// An imported google-authenticator scratch code (see recovery.h).
+constexpr std::size_t kScratchDigits = 8;
 // Sanity caps for the cost (it is fixed in code, but a typo should not ask
 // for gigabytes in a PAM module).
 constexpr std::uint32_t kMaxTCost = 64;
@@ -50,7 +52,15 @@ char canonical_symbol(unsigned char c) noexcept {
   return 0;
 }
 
+bool is_scratch_form(std::string_view s) noexcept {
+  if (s.size() != kScratchDigits) return false;
+  bool ok = true;
+  for (char c : s) ok = ok && c >= '0' && c <= '9';
+  return ok;
+}
+
 bool is_canonical_code(std::string_view s) noexcept {
+  if (is_scratch_form(s)) return true;
   if (s.size() != kCodeSymbols) return false;
   bool ok = true;
   for (char c : s) ok = ok && c != 0 && canonical_symbol(static_cast<unsigned char>(c)) == c;
@@ -107,6 +117,22 @@ Result<RecoverySalt> make_recovery_salt() {
 
 std::optional<SecureBytes> normalize_recovery_code(std::string_view typed) {
   if (typed.size() > kMaxTypedLength) return std::nullopt;
+  // The 8-digit form: ASCII digits only (no look-alike mapping, no dashes),
+  // spaces dropped, as the user typed it into google-authenticator's prompt.
+  {
+    SecureBytes digits(kScratchDigits);
+    std::size_t n = 0;
+    bool only_digits = true;
+    for (char c : typed) {
+      if (c == ' ') continue;
+      if (c < '0' || c > '9' || n == kScratchDigits) {
+        only_digits = false;
+        break;
+      }
+      digits[n++] = static_cast<std::uint8_t>(c);
+    }
+    if (only_digits && n == kScratchDigits) return digits;
+  }
   SecureBytes out(kCodeSymbols);
   std::size_t n = 0;
   for (char ch : typed) {

@@ -39,12 +39,20 @@ Result<RecoverySalt> make_recovery_salt();
 
 // Normalises typed input: drops spaces and dashes, lower-cases; returns
 // nullopt unless the result is exactly 10 characters of the alphabet.
+// One more form is accepted: exactly 8 ASCII digits once spaces are dropped
+// (no dashes, no look-alike letters), normalised to "DDDDDDDD". These are
+// google-authenticator's emergency scratch codes, which `totp-setup import`
+// keeps as recovery codes so that each still works once, typed as before.
+// (The login routes an answer with as many digits as the enrolment's codes
+// to TOTP first, so an 8-digit answer is a scratch code only for 6- and
+// 7-digit enrolments; imported google-authenticator enrolments are 6.)
 std::optional<SecureBytes> normalize_recovery_code(std::string_view typed);
 // True if the typed text looks like a recovery code after normalisation
 // (used to route input: digits -> TOTP, letters -> recovery).
 bool looks_like_recovery_code(std::string_view typed);
 
-// Argon2id(normalised code, salt) -> 32 bytes.
+// Argon2id(normalised code, salt) -> 32 bytes. `normalized` is either form
+// normalize_recovery_code returns.
 Result<RecoveryHash> hash_recovery_code(std::string_view normalized, const RecoverySalt& salt,
                                         const Argon2Cost& cost = default_argon2_cost());
 

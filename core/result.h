@@ -65,3 +65,11 @@ inline Error make_error(Errc code, std::string message) { return Error{code, std
     auto totp_try_status_ = (expr);                               \
     if (!totp_try_status_.ok()) return totp_try_status_.error();  \
   } while (0)
+
+// Assign the value of an expression returning Result, or propagate its error.
+#define TOTP_TRY_ASSIGN(lhs, expr)                               \
+  do {                                                           \
+    auto totp_try_assign_ = (expr);                              \
+    if (!totp_try_assign_.ok()) return totp_try_assign_.error(); \
+    lhs = std::move(*totp_try_assign_);                          \
+  } while (0)

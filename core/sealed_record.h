@@ -34,10 +34,12 @@ Result<std::vector<std::uint8_t>> seal_ledger_value(const MasterKey& key, std::s
                                                     std::span<const std::uint8_t> enrolment_value, std::uint64_t seq,
                                                     const Ledger& ledger);
 
-// Both values authenticated for `user` under `key`: Errc::unsupported (with
-// both key ids) for another master key, Errc::tampered for anything that
-// does not authenticate or parse.
-Result<DecodedState> open_sealed_record(const MasterKey& key, std::string_view user,
+// Both values authenticated for `user` under the key the header names (the
+// ring's current or previous key): Errc::unsupported (with the key ids) for
+// another master key, Errc::tampered for anything that does not
+// authenticate or parse. The ledger value must be sealed under the same key
+// as the enrolment value (seal_ledger_value with the key it names).
+Result<DecodedState> open_sealed_record(const KeyRing& keys, std::string_view user,
                                         std::span<const std::uint8_t> enrolment_value,
                                         std::span<const std::uint8_t> ledger_value);
 

@@ -168,18 +168,28 @@ Result<StateLayout> parse_state_layout(std::span<const std::uint8_t> file) {
 
 namespace {
 
+// Which of the ring's keys opens a record under `id`: Errc::unsupported
+// naming the record's key id and this server's (its previous one too).
+Result<const MasterKey*> key_for(const KeyRing& keys, const KeyId& id) {
+  if (const MasterKey* k = keys.find(id)) return k;
+  std::string mine = "key id " + key_id_hex(keys.current.id);
+  if (keys.previous) mine += ") nor its previous key (key id " + key_id_hex(keys.previous->id);
+  return make_error(Errc::unsupported,
+                    "sealed under key id " + key_id_hex(id) + ", not this server's master key (" + mine + ")");
+}
+
 // The first half of decoding: layout, key id and the enrolment (the secret).
-Result<Enrolment> open_enrolment(const MasterKey& key, std::string_view user, std::span<const std::uint8_t> file,
-                                 StateLayout& layout) {
+// `used` receives the key the record is sealed under.
+Result<Enrolment> open_enrolment(const KeyRing& keys, std::string_view user, std::span<const std::uint8_t> file,
+                                 StateLayout& layout, const MasterKey*& used) {
   TOTP_TRY_STATUS(check_user(user));
   auto parsed = parse_state_layout(file);
   if (!parsed) return parsed.error();
   layout = *parsed;
-  if (layout.key_id != key.id) {
-    return make_error(Errc::unsupported, "sealed under key id " + key_id_hex(layout.key_id) +
-                                             ", not this server's master key (key id " + key_id_hex(key.id) + ")");
-  }
-  auto plain = unseal(key, Aad(layout.header, kEnrolmentLabel, -1, user, {}).span(), layout.enrolment);
+  auto key = key_for(keys, layout.key_id);
+  if (!key) return key.error();
+  used = *key;
+  auto plain = unseal(**key, Aad(layout.header, kEnrolmentLabel, -1, user, {}).span(), layout.enrolment);
   if (!plain) {
     if (plain.error().code == Errc::tampered) {
       return make_error(Errc::tampered, "enrolment authentication failed (tampered, truncated, or another user's record)");
@@ -193,19 +203,21 @@ Result<Enrolment> open_enrolment(const MasterKey& key, std::string_view user, st
 
 }  // namespace
 
-Result<DecodedState> decode_state_file(const MasterKey& key, std::string_view user, std::span<const std::uint8_t> file) {
+Result<DecodedState> decode_state_file(const KeyRing& keys, std::string_view user, std::span<const std::uint8_t> file) {
   StateLayout layout;
-  auto enrolment = open_enrolment(key, user, file, layout);
+  const MasterKey* key = nullptr;
+  auto enrolment = open_enrolment(keys, user, file, layout, key);
   if (!enrolment) return enrolment.error();
 
-  auto a = open_slot(key, layout, 0, user);
-  auto b = open_slot(key, layout, 1, user);
+  auto a = open_slot(*key, layout, 0, user);
+  auto b = open_slot(*key, layout, 1, user);
   if (!a && !b) return make_error(Errc::tampered, "no ledger slot authenticates (tampered file)");
   // Newest valid slot wins; on a tie (after a full rewrite) slot A.
   const int current = !a ? 1 : (!b ? 0 : (b->seq > a->seq ? 1 : 0));
   DecodedState d;
   d.record.enrolment = std::move(*enrolment);
   d.current_slot = current;
+  d.key_id = key->id;
   auto& slot = current == 0 ? a : b;
   d.seq = slot->seq;
   d.record.ledger = std::move(slot->ledger);
@@ -277,18 +289,25 @@ Result<std::vector<std::uint8_t>> seal_ledger_value(const MasterKey& key, std::s
   if (!file) return file.error();
   auto layout = parse_state_layout(*file);
   if (!layout) return layout.error();
+  // The ledger is bound to the header, key id included: it can only be
+  // sealed under the key the enrolment value is sealed under.
+  if (layout->key_id != key.id) {
+    return make_error(Errc::invalid_argument, "ledger value: the enrolment is sealed under key id " +
+                                                  key_id_hex(layout->key_id) + ", not " + key_id_hex(key.id));
+  }
   return seal_slot(key, layout->header, 0, user, tag_of(layout->enrolment), seq, ledger);
 }
 
-Result<DecodedState> open_sealed_record(const MasterKey& key, std::string_view user,
+Result<DecodedState> open_sealed_record(const KeyRing& keys, std::string_view user,
                                         std::span<const std::uint8_t> enrolment_value,
                                         std::span<const std::uint8_t> ledger_value) {
   auto file = as_state_file(enrolment_value, ledger_value);
   if (!file) return file.error();
   StateLayout layout;
-  auto enrolment = open_enrolment(key, user, *file, layout);
+  const MasterKey* key = nullptr;
+  auto enrolment = open_enrolment(keys, user, *file, layout, key);
   if (!enrolment) return enrolment.error();
-  auto slot = open_slot(key, layout, 0, user);
+  auto slot = open_slot(*key, layout, 0, user);
   if (!slot) {
     return make_error(Errc::tampered, "ledger authentication failed (tampered, or not this enrolment's ledger)");
   }
@@ -297,17 +316,20 @@ Result<DecodedState> open_sealed_record(const MasterKey& key, std::string_view u
   d.record.ledger = std::move(slot->ledger);
   d.seq = slot->seq;
   d.current_slot = 0;
+  d.key_id = key->id;
   return d;
 }
 
-FileStore::FileStore(std::string dir, UniqueFd dirfd, MasterKey key, uid_t owner)
-    : state_dir_(std::move(dir)), dirfd_(std::move(dirfd)), key_(std::move(key)), owner_(owner) {}
+FileStore::FileStore(std::string dir, UniqueFd dirfd, KeyRing keys, uid_t owner)
+    : state_dir_(std::move(dir)), dirfd_(std::move(dirfd)), keys_(std::move(keys)), owner_(owner) {}
 
-Result<FileStore> FileStore::open(const std::string& state_dir, MasterKey key, uid_t owner) {
-  if (key.bytes.size() != kMasterKeySize) return make_error(Errc::invalid_argument, "master key has the wrong size");
+Result<FileStore> FileStore::open(const std::string& state_dir, KeyRing keys, uid_t owner) {
+  if (keys.current.bytes.size() != kMasterKeySize || (keys.previous && keys.previous->bytes.size() != kMasterKeySize)) {
+    return make_error(Errc::invalid_argument, "master key has the wrong size");
+  }
   auto dir = open_dir_checked(state_dir, Ownership{owner, 077});
   if (!dir) return make_error(dir.error().code, "state directory " + dir.error().message);
-  return FileStore(state_dir, std::move(*dir), std::move(key), owner);
+  return FileStore(state_dir, std::move(*dir), std::move(keys), owner);
 }
 
 Result<std::optional<Record>> FileStore::load(std::string_view user) const {
@@ -321,9 +343,15 @@ Result<std::optional<Record>> FileStore::load(std::string_view user) const {
   }
   auto bytes = read_all(fd->get(), kMaxStateFileSize, size);
   if (!bytes) return detail::about(state_dir_, user, bytes.error());
-  auto decoded = decode_state_file(key_, user, bytes->span());
+  auto decoded = decode_state_file(keys_, user, bytes->span());
+  // Under a key this process does not know: rekey may have rotated the key
+  // since it loaded its ring (a login that started just before). Once.
+  if (!decoded && decoded.error().code == Errc::unsupported && reload_keys_if_rotated()) {
+    decoded = decode_state_file(keys_, user, bytes->span());
+  }
   if (!decoded) return detail::about(state_dir_, user, decoded.error());
-  last_load_ = LoadMemo{name, std::move(*bytes), decoded->seq, decoded->current_slot, decoded->record.ledger};
+  last_load_ = LoadMemo{name, std::move(*bytes), decoded->seq, decoded->current_slot, decoded->record.ledger,
+                        decoded->key_id};
   return std::optional<Record>(std::move(decoded->record));
 }
 
@@ -332,18 +360,40 @@ Result<DecodedState> FileStore::decode_locked_read(std::string_view user, std::s
   std::optional<LoadMemo> memo = std::exchange(last_load_, std::nullopt);
   const bool unchanged = memo && memo->user == user && memo->bytes.size() == file.size() &&
                          std::memcmp(memo->bytes.data(), file.data(), file.size()) == 0;
-  if (!unchanged) return decode_state_file(key_, user, file);
+  if (!unchanged) {
+    auto decoded = decode_state_file(keys_, user, file);
+    if (!decoded && decoded.error().code == Errc::unsupported && reload_keys_if_rotated()) {
+      decoded = decode_state_file(keys_, user, file);
+    }
+    return decoded;
+  }
   // The same bytes under the same key decode to the same ledger: only the
   // enrolment (whose secret load() did not keep) is opened again.
   StateLayout layout;
-  auto enrolment = open_enrolment(key_, user, file, layout);
+  const MasterKey* key = nullptr;
+  auto enrolment = open_enrolment(keys_, user, file, layout, key);
   if (!enrolment) return enrolment.error();
   DecodedState d;
+  d.key_id = key->id;
   d.record.enrolment = std::move(*enrolment);
   d.record.ledger = std::move(memo->ledger);
   d.seq = memo->seq;
   d.current_slot = memo->current_slot;
   return d;
+}
+
+bool FileStore::reload_keys_if_rotated() const {
+  auto changed = reload_if_rotated(keys_);
+  return changed && *changed;
+}
+
+Result<std::optional<KeyId>> FileStore::sealed_key_id(std::string_view user) const {
+  auto record = load(user);
+  if (!record) return record.error();
+  if (!*record) return std::optional<KeyId>();
+  // load() kept what it decoded (never the secret) for the next update.
+  if (!last_load_ || last_load_->user != user) return make_error(Errc::io_error, "internal: no memo of the load");
+  return std::optional<KeyId>(last_load_->key_id);
 }
 
 Status initialize(const std::string& key_file, const std::string& state_dir,
@@ -352,10 +402,24 @@ Status initialize(const std::string& key_file, const std::string& state_dir,
   // root); what exists must belong to that same user.
   const uid_t self = ::geteuid();
   struct stat st {};
+  const std::string previous = previous_key_path(key_file), next = next_key_path(key_file);
+  const bool has_previous = ::lstat(previous.c_str(), &st) == 0;
+  const bool has_next = ::lstat(next.c_str(), &st) == 0;
   if (::lstat(key_file.c_str(), &st) == 0) {
-    auto key = load_master_key(key_file, self);
-    if (!key) return key.error();
+    // The ring, as every reader loads it: a bad .previous is reported now.
+    auto keys = load_key_ring(key_file, self);
+    if (!keys) return keys.error();
     if (report) report("kept master key " + key_file);
+    if (report && has_previous) {
+      report("kept previous master key " + previous + " (a key rotation is not finished: run 'totp-setup rekey')");
+    }
+    if (report && has_next) report("found " + next + " (a key rotation was started: run 'totp-setup rekey')");
+  } else if (errno == ENOENT && (has_previous || has_next)) {
+    // rekey never leaves key_file missing: someone removed it. A new key
+    // now would leave the records under the old one unreadable.
+    return make_error(Errc::not_found, "master key " + key_file + " is missing but " +
+                                           (has_previous ? previous : next) +
+                                           " exists: not creating a new key (restore " + key_file + " first)");
   } else if (errno == ENOENT) {
     auto key = create_master_key(key_file);
     if (!key) return key.error();

@@ -44,12 +44,15 @@ Status validate_user_name(std::string_view user);
 
 struct DecodedState;
 
-class FileStore final : public RecordStore {
+class FileStore final : public RecordStore, public SealedKeyProbe {
  public:
   // Opens state_dir (must exist, be a directory owned by `owner`, mode
-  // without group/other bits) and remembers the key. `owner` is 0 in
+  // without group/other bits) and remembers the keys. `owner` is 0 in
   // production; tests that run unprivileged pass their own uid.
-  static Result<FileStore> open(const std::string& state_dir, MasterKey key, uid_t owner = 0);
+  // A record opens under the ring's current or previous key (the one its
+  // header names); every write seals under the current key: a ledger
+  // update of a record under the previous key rewrites the whole file.
+  static Result<FileStore> open(const std::string& state_dir, KeyRing keys, uid_t owner = 0);
 
   // Reads without locking or writing. nullopt when the user has no file.
   // Every failure to open or authenticate is an error with its reason.
@@ -82,6 +85,10 @@ class FileStore final : public RecordStore {
   // Opening the store checked the directory already: nothing more to say.
   Result<std::string> check() const override { return std::string(); }
 
+  // rekey: the key the user's record is sealed under (the whole record
+  // authenticated first).
+  Result<std::optional<KeyId>> sealed_key_id(std::string_view user) const override;
+
   const std::string& state_dir() const noexcept { return state_dir_; }
   // How long update() waits for the user's lock (tests shorten it).
   void set_lock_wait_ms(int ms) noexcept { lock_wait_ms_ = ms; }
@@ -97,16 +104,21 @@ class FileStore final : public RecordStore {
     std::uint64_t seq = 0;
     int current_slot = 0;
     Ledger ledger;
+    KeyId key_id{};
   };
 
-  FileStore(std::string dir, UniqueFd dirfd, MasterKey key, uid_t owner);
+  FileStore(std::string dir, UniqueFd dirfd, KeyRing keys, uid_t owner);
   // decode_state_file for the bytes read under the lock, reusing the last
   // load's ledger when the bytes are unchanged.
   Result<DecodedState> decode_locked_read(std::string_view user, std::span<const std::uint8_t> file) const;
+  // reload_if_rotated on keys_; true when the ring changed.
+  bool reload_keys_if_rotated() const;
 
   std::string state_dir_;
   UniqueFd dirfd_;
-  MasterKey key_;
+  // Reloaded when key_file was rotated since (a process that lives across
+  // a rekey: never writes under a key that is being retired).
+  mutable KeyRing keys_;
   uid_t owner_ = 0;
   int lock_wait_ms_ = kLockWaitMilliseconds;
   mutable std::optional<LoadMemo> last_load_;
@@ -135,11 +147,12 @@ struct DecodedState {
   Record record;
   std::uint64_t seq = 0;   // sequence number of the ledger slot in use
   int current_slot = 0;    // 0 or 1: the slot holding `seq` (the other is older or equal)
+  KeyId key_id{};          // the key it is sealed under (its header's)
 };
-// Decodes a whole state file for `user`: layout, key id (unsupported if it is
-// not `key`'s), enrolment and both ledger slots (tampered unless the
-// enrolment and at least one slot authenticate).
-Result<DecodedState> decode_state_file(const MasterKey& key, std::string_view user, std::span<const std::uint8_t> file);
+// Decodes a whole state file for `user`: layout, key id (unsupported, naming
+// the ids, if it is neither of the ring's keys), enrolment and both ledger
+// slots (tampered unless the enrolment and at least one slot authenticate).
+Result<DecodedState> decode_state_file(const KeyRing& keys, std::string_view user, std::span<const std::uint8_t> file);
 // A whole state file with both ledger slots carrying `seq`.
 Result<std::vector<std::uint8_t>> encode_state_file(const MasterKey& key, std::string_view user, const Record& record,
                                                     std::uint64_t seq);

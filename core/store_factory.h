@@ -11,12 +11,12 @@
 
 namespace totp {
 
-// Loads the master key (settings.key_file) and opens the store. Errors say
-// which part is unusable ("key file ...", "state directory ...",
-// "directory ...").
+// Loads the key ring (settings.key_file and, during a rotation,
+// <key_file>.previous: core/key.h) and opens the store. Errors say which
+// part is unusable ("key file ...", "state directory ...", "directory ...").
 Result<std::unique_ptr<RecordStore>> open_record_store(const Settings& settings);
 
-// Same with a key already loaded.
-Result<std::unique_ptr<RecordStore>> open_record_store(const Settings& settings, MasterKey key);
+// Same with keys already loaded (a MasterKey converts to a ring of one).
+Result<std::unique_ptr<RecordStore>> open_record_store(const Settings& settings, KeyRing keys);
 
 }  // namespace totp

@@ -98,9 +98,16 @@ Status FileStore::update_checked(std::string_view user, const CheckingMutator& m
     layout = *parsed;
   }
   const int spare = current ? 1 - current->current_slot : 0;
+  // A slot is bound to the header (key id included), so it is sealed under
+  // the key the file is sealed under: during a rotation possibly the
+  // previous one. Only a whole rewrite moves a record to the current key.
+  const MasterKey* file_key = current ? keys_.find(current->key_id) : nullptr;
+  if (current && file_key == nullptr) {
+    return make_error(Errc::unsupported, state_dir_ + "/" + name + ": internal: the record's key left the ring");
+  }
   std::optional<SecureBytes> on_record_ledger;  // what the spare slot holds now, if we wrote it
   const auto write_spare = [&](const Ledger& ledger) -> Status {
-    auto sealed = detail::seal_slot(key_, layout->header, spare, user, detail::tag_of(layout->enrolment),
+    auto sealed = detail::seal_slot(*file_key, layout->header, spare, user, detail::tag_of(layout->enrolment),
                                     current->seq + 1, ledger);
     if (!sealed) return about(state_dir_, user, sealed.error());
     const auto offset = static_cast<off_t>(layout->slot_offset[spare]);
@@ -145,6 +152,12 @@ Status FileStore::update_checked(std::string_view user, const CheckingMutator& m
     // otherwise the whole file is rewritten (never a lost enrolment change).
     if (!current || !same_enrolment_bytes(current->record.enrolment, record->enrolment)) write = Write::everything;
   }
+  if (write == Write::ledger_only && current->key_id != keys_.current.id) {
+    // The file is sealed under the previous key (a rotation is in
+    // progress): a slot cannot be sealed under another key than its
+    // header's, so the whole file goes under the current key, durably.
+    write = Write::everything;
+  }
 
   if (write == Write::ledger_only) {
     // A ledger update (a TOTP login, a failure, an unlock) does not wait
@@ -164,9 +177,14 @@ Status FileStore::update_checked(std::string_view user, const CheckingMutator& m
     return ok_status();
   }
 
-  // everything
+  // everything, always under the current key. A process that loaded its
+  // keys before a rekey renamed a new key into place must not seal under
+  // the key being retired: look again (one lstat) and take the new ring.
+  if (auto reloaded = reload_if_rotated(keys_); !reloaded) {
+    return keep_counted(about(state_dir_, user, reloaded.error()));
+  }
   const std::uint64_t seq = current ? current->seq + 1 : 1;
-  auto file = encode_state_file(key_, user, *record, seq);
+  auto file = encode_state_file(keys_.current, user, *record, seq);
   if (!file) return keep_counted(about(state_dir_, user, file.error()));
   if (auto st = atomic_replace(dirfd_.get(), name, *file, 0600); !st) {
     return keep_counted(about(state_dir_, user, st.error()));

@@ -121,6 +121,7 @@ class Login {
     auto record = (*store)->load(user_);
     if (!record) return refuse(LOG_ERR, state_error_reason(record.error()));
     if (!record->has_value()) return not_enrolled("not enrolled");
+    if ((*record)->enrolment.revoked) return revoked();
     if ((*record)->enrolment.state != EnrolmentState::active) return not_enrolled("enrolment pending");
     const int digits = (*record)->enrolment.otp.digits;
     if (is_locked((*record)->ledger, std::time(nullptr))) return locked();
@@ -154,6 +155,7 @@ class Login {
     if (!helper) return refuse(LOG_ERR, helper.error().message);
     auto state = helper->login_state(user_);
     if (!state) return refuse(LOG_ERR, state.error().message);
+    if (state->revoked) return revoked();
     if (!state->enrolled) return not_enrolled("not enrolled");
     if (state->locked) return locked();
     auto answer = obtain_answer(state->digits);
@@ -304,6 +306,12 @@ class Login {
     return refuse(LOG_WARNING, "locked");
   }
 
+  // Never "not enrolled": nullok does not let a revoked account in.
+  int revoked() {
+    conv_.error(kRevokedMessage);
+    return refuse(LOG_NOTICE, kRevokedLogReason);
+  }
+
   void log_verdict(const LoginVerdict& v) { totp::log_verdict(ctx_, v, settings_.nullok); }
 
   // The user's side of a verdict (after the lock is released) and the result.
@@ -322,6 +330,9 @@ class Login {
         return PAM_SUCCESS;
       case Decision::too_early:
         conv_.error(kTooEarlyMessage);
+        return PAM_AUTH_ERR;
+      case Decision::revoked:
+        conv_.error(kRevokedMessage);
         return PAM_AUTH_ERR;
       case Decision::wrong:
       case Decision::replayed:

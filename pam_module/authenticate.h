@@ -21,6 +21,10 @@ constexpr const char* kLockedMessage = "Account locked due to too many failed co
 constexpr const char* kTooEarlyMessage =
     "This system has just started: codes from before its start are not accepted. "
     "Wait for the next code from your app and try again (or use a recovery code)";
+// totp-setup revoke: refused until the account is enrolled again.
+constexpr const char* kRevokedMessage =
+    "Your second factor was revoked by the administrator; ask them to enrol you again "
+    "(or run totp-setup with a recovery code)";
 constexpr const char* kSplitCodePrompt = "Password & verification code: ";
 constexpr const char* kNoRecoveryCodesLeft = "No recovery codes left; run totp-setup recovery-codes";
 

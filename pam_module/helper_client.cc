@@ -165,10 +165,11 @@ Result<HelperLoginState> HelperClient::login_state(std::string_view user) {
   auto enrolled = setup::bool_field(*reply, "enrolled");
   auto locked = setup::bool_field(*reply, "locked");
   auto digits = setup::int_field(*reply, "digits");
-  if (!enrolled || !locked || !digits || *digits < 0 || *digits > 10) {
+  auto revoked = setup::bool_field(*reply, "revoked");
+  if (!enrolled || !locked || !digits || !revoked || *digits < 0 || *digits > 10) {
     return make_error(Errc::parse_error, path_ + ": incomplete login_state reply");
   }
-  return HelperLoginState{*enrolled, *locked, static_cast<int>(*digits)};
+  return HelperLoginState{*enrolled, *locked, static_cast<int>(*digits), *revoked};
 }
 
 Result<LoginVerdict> HelperClient::login(std::string_view user, const SecureBytes* answer, std::string_view rhost,

@@ -26,6 +26,7 @@ struct HelperLoginState {
   bool enrolled = false;
   bool locked = false;
   int digits = 0;
+  bool revoked = false;
 };
 
 class HelperClient {

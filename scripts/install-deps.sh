@@ -13,7 +13,7 @@ PACKAGES="
   oathtool zbar-tools imagemagick python3 jq expect tmux faketime libfaketime
   openssh-server openssh-client util-linux passwd procps iproute2
   clang libclang-rt-14-dev
-  libpam-google-authenticator
+  libpam-google-authenticator libpam-oath
   i3lock xvfb xdotool
   debhelper dpkg-dev fakeroot lintian groff groff-base man-db
   slapd ldap-utils libldap-dev

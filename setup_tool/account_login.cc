@@ -16,6 +16,10 @@ Result<AccountService::LoginState> AccountService::login_state() const {
   if (!loaded) return loaded.error();
   LoginState s;
   const std::optional<Record>& r = *loaded;
+  if (r && r->enrolment.revoked) {
+    s.revoked = true;
+    return s;
+  }
   if (!r || r->enrolment.state != EnrolmentState::active) return s;
   s.enrolled = true;
   s.digits = r->enrolment.otp.digits;

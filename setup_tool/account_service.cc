@@ -11,6 +11,7 @@
 #include "core/uri.h"
 #include "setup_tool/lockout.h"
 #include "setup_tool/signal_block.h"
+#include "setup_tool/status_report.h"
 
 namespace totp::setup {
 
@@ -25,6 +26,49 @@ bool is_active(const std::optional<Record>& r) {
 Error wrong_code_error() {
   return make_error(Errc::permission,
                     "that code is not valid (check that the phone's clock is right, or use a recovery code)");
+}
+
+// A new authenticator's name is free and there is room for it.
+Status check_new_authenticator(const Enrolment& e, const std::string& name) {
+  if (name == first_authenticator_name(e)) {
+    return make_error(Errc::invalid_argument, "an authenticator named '" + name + "' exists already");
+  }
+  for (const Authenticator& a : e.added) {
+    if (a.name == name) return make_error(Errc::invalid_argument, "an authenticator named '" + name + "' exists already");
+  }
+  if (e.added.size() + 1 >= kMaxAuthenticators) {
+    return make_error(Errc::invalid_argument,
+                      "an account has at most " + std::to_string(kMaxAuthenticators) + " authenticators");
+  }
+  return ok_status();
+}
+
+// `name` is one of the authenticators and not the only one.
+Status check_removable_authenticator(const Enrolment& e, const std::string& name) {
+  if (e.revoked) return make_error(Errc::invalid_argument, "the second factor was revoked: nothing to remove but all of it");
+  bool known = name == first_authenticator_name(e);
+  for (const Authenticator& a : e.added) known = known || a.name == name;
+  if (!known) return make_error(Errc::not_found, "no authenticator named '" + name + "' (see totp-setup status)");
+  if (e.added.empty()) {
+    return make_error(Errc::invalid_argument, "'" + name + "' is the only authenticator: use 'totp-setup remove' "
+                                              "without --name to remove the enrolment");
+  }
+  return ok_status();
+}
+
+// Removes it; the first one is replaced by the next.
+void remove_authenticator(Enrolment& e, const std::string& name) {
+  if (name == first_authenticator_name(e)) {
+    Authenticator next = std::move(e.added.front());
+    e.added.erase(e.added.begin());
+    e.name = std::move(next.name);
+    e.secret = std::move(next.secret);
+    e.otp = next.otp;
+    e.created = next.created;
+    return;
+  }
+  e.added.erase(std::remove_if(e.added.begin(), e.added.end(), [&](const Authenticator& a) { return a.name == name; }),
+                e.added.end());
 }
 
 Error locked_error(const Ledger& l) {
@@ -48,12 +92,13 @@ std::optional<SecureBytes> normalize_totp_input(std::string_view typed) {
   return out;
 }
 
-Result<RecoverySet> make_recovery_set() {
+Result<RecoverySet> make_recovery_set(std::size_t count) {
   RecoverySet set;
   auto salt = make_recovery_salt();
   if (!salt) return salt.error();
   set.salt = *salt;
-  while (set.codes.size() < kRecoveryCodeCount) {
+  count = std::clamp<std::size_t>(count, 1, kMaxRecoveryCodes);
+  while (set.codes.size() < count) {
     SecureBytes code = make_recovery_code();
     auto norm = normalize_recovery_code(code.view());
     if (!norm) return make_error(Errc::crypto_error, "made a malformed recovery code");
@@ -75,25 +120,17 @@ AccountService::AccountService(Settings settings, std::unique_ptr<RecordStore> s
       store_(std::move(store)),
       user_(std::move(user)),
       caller_(caller),
-      clock_(std::move(clock)) {}
+      clock_(std::move(clock)),
+      actor_(current_actor(caller == Caller::root)) {}
+
+void AccountService::audit_change(std::string_view action, const AuditFields& fields) const {
+  audit(actor_, action, user_, fields);
+}
 
 Result<StatusReport> AccountService::status() const {
   auto loaded = store_->load(user_);
   if (!loaded) return loaded.error();
-  StatusReport s;
-  s.user = user_;
-  const std::optional<Record>& r = *loaded;
-  if (!r) return s;
-  s.enrolled = r->enrolment.state == EnrolmentState::active;
-  s.pending = r->enrolment.state == EnrolmentState::pending;
-  s.otp = r->enrolment.otp;
-  s.created = r->enrolment.created;
-  s.last_login_time = r->ledger.last_login_time;
-  s.last_login_rhost = r->ledger.last_login_rhost;
-  s.recovery_codes_left = r->enrolment.recovery_hashes.size();
-  s.failures = r->ledger.fail_count;
-  if (is_locked(r->ledger, settings_, now())) s.locked_until = r->ledger.locked_until;
-  return s;
+  return status_report_of(user_, *loaded, now());  // status_report.cc: shared with `list`
 }
 
 Status AccountService::with_proof(const SecureBytes* proof, const Action& action) {
@@ -129,7 +166,9 @@ Status AccountService::with_proof(const SecureBytes* proof, const Action& action
       ledger = std::move(counted);
       return RecordStore::Write::ledger_only;
     };
-    if (looks_like_recovery_code(proof->view())) {
+    // Routed as at login: an answer of the enrolment's length is a code
+    // (an 8-digit enrolment's code is not an old 8-digit scratch code).
+    if (classify_answer(proof->view(), rec->enrolment.otp.digits) == AnswerKind::recovery) {
       auto norm = normalize_recovery_code(proof->view());
       if (!norm) return wrong(wrong_code_error());
       auto found = find_recovery_code(norm->view(), rec->enrolment.recovery_salt, rec->enrolment.recovery_hashes);
@@ -144,22 +183,33 @@ Status AccountService::with_proof(const SecureBytes* proof, const Action& action
       if (*w == RecordStore::Write::nothing || *w == RecordStore::Write::ledger_only) return RecordStore::Write::everything;
       return w;
     }
+    if (rec->enrolment.revoked) {
+      return wrong(make_error(Errc::permission,
+                              "your second factor was revoked: only one of your recovery codes (or root) can "
+                              "enrol you again"));
+    }
     auto candidate = normalize_totp_input(proof->view());
     if (!candidate || candidate->size() != static_cast<std::size_t>(rec->enrolment.otp.digits)) {
       return wrong(wrong_code_error());
     }
     // As at login: without durable ledger writes, codes that could have
-    // been typed before the boot count as used (core/boot_rule.h).
+    // been typed before the boot count as used (core/boot_rule.h). Any of
+    // the account's authenticators proves possession.
     const std::int64_t boot = boot_rule_time(*store_);
-    auto v = totp_verify(rec->enrolment.secret.span(), rec->enrolment.otp, candidate->view(), t, settings_.window,
-                         used_steps_floor(ledger.last_used_step, boot, rec->enrolment.otp, settings_.window));
-    if (!v) return v.error();
-    if (v->outcome != VerifyOutcome::accepted) {
-      return wrong(v->outcome == VerifyOutcome::replayed
-                       ? make_error(Errc::permission, "that code was already used: wait for the next one")
-                       : wrong_code_error());
+    const auto floor = used_steps_floor(ledger.last_used_step, boot, rec->enrolment.otp, settings_.window);
+    std::optional<VerifyResult> accepted;
+    bool replayed = false;
+    for (const AuthenticatorView& auth : login_authenticators(rec->enrolment)) {
+      auto v = totp_verify(auth.secret, auth.otp, candidate->view(), t, settings_.window, floor);
+      if (!v) return v.error();
+      if (v->outcome == VerifyOutcome::accepted && !accepted) accepted = *v;
+      replayed = replayed || v->outcome == VerifyOutcome::replayed;
     }
-    ledger.last_used_step = v->step;
+    if (!accepted) {
+      return wrong(replayed ? make_error(Errc::permission, "that code was already used: wait for the next one")
+                            : wrong_code_error());
+    }
+    ledger.last_used_step = accepted->step;
     record_success(ledger);
     auto w = action(*rec);
     if (!w) return w;
@@ -175,15 +225,39 @@ Status AccountService::with_proof(const SecureBytes* proof, const Action& action
   return ok_status();
 }
 
-Result<Offer> AccountService::make_offer(const SecureBytes* proof, bool force) {
+Result<Offer> AccountService::make_offer(const SecureBytes* proof, bool force, const std::string* add) {
   if (force && caller_ != Caller::root) return make_error(Errc::permission, "--force is for root only");
   auto loaded = store_->load(user_);
   if (!loaded) return loaded.error();
   Draft d;
   d.otp = settings_.otp;
-  if (is_active(*loaded)) {
+  if (add != nullptr) {
+    TOTP_TRY_STATUS(validate_authenticator_name(*add));
+    if (!is_active(*loaded)) return make_error(Errc::not_found, user_ + " is not enrolled: enrol first, then add");
+    const Enrolment& e = (*loaded)->enrolment;
+    if (e.revoked) return make_error(Errc::invalid_argument, user_ + "'s second factor was revoked: enrol again first");
+    TOTP_TRY_STATUS(check_new_authenticator(e, *add));
+    // The account's digits and period (one last used step for all).
+    d.otp.digits = e.otp.digits;
+    d.otp.period = e.otp.period;
+    d.adding = *add;
+    if (caller_ == Caller::self) {
+      std::int64_t created = 0;
+      SecureBytes secret;
+      Status st = with_proof(proof, [&](Record& r) -> Result<RecordStore::Write> {
+        created = r.enrolment.created;
+        secret = r.enrolment.secret.clone();
+        return RecordStore::Write::nothing;
+      });
+      if (!st) return st.error();
+      d.replaced_created = created;
+      d.replaced_secret = std::move(secret);
+    }
+  } else if (is_active(*loaded)) {
     if (caller_ == Caller::root) {
-      if (!force) {
+      // A revoked account is enrolled again by root without --force: that
+      // is what revoking asked for.
+      if (!force && !(*loaded)->enrolment.revoked) {
         return make_error(Errc::invalid_argument,
                           user_ + " is already enrolled: use --force to replace the enrolment");
       }
@@ -211,6 +285,7 @@ Result<Offer> AccountService::make_offer(const SecureBytes* proof, bool force) {
   o.issuer = effective_issuer(settings_);
   o.otp = d.otp;
   o.replacing = d.replacing;
+  o.adding = d.adding.value_or("");
   std::string b32 = base32_encode(d.secret.span());
   o.secret_base32 = SecureBytes::from_string(b32);
   cleanse(b32);
@@ -221,14 +296,15 @@ Result<Offer> AccountService::make_offer(const SecureBytes* proof, bool force) {
   return o;
 }
 
-Result<Offer> AccountService::begin_enrolment(const SecureBytes* proof, bool force) {
+Result<Offer> AccountService::begin_enrolment(const SecureBytes* proof, bool force, const std::string* add) {
   draft_.reset();
-  return make_offer(proof, force);
+  return make_offer(proof, force, add);
 }
 
 Result<Issued> AccountService::activate(std::optional<std::uint64_t> used_step) {
   if (!draft_) return make_error(Errc::invalid_argument, "no enrolment in progress");
-  auto set = make_recovery_set();
+  if (draft_->adding) return activate_added(used_step);
+  auto set = make_recovery_set(static_cast<std::size_t>(settings_.recovery_codes));
   if (!set) return set.error();
   std::optional<Error> refusal;
   const std::int64_t t = now();
@@ -271,12 +347,57 @@ Result<Issued> AccountService::activate(std::optional<std::uint64_t> used_step) 
     SignalBlock block;
     return store_->update(user_, mutate);
   }();
+  const bool replaced = d.replacing;
   draft_.reset();
   if (!st) return st.error();
   if (refusal) return *refusal;
+  audit_change(replaced ? "replace" : "enrol", {{"recovery_codes", std::to_string(set->codes.size())}});
   Issued issued;
   issued.recovery_codes = std::move(set->codes);
   return issued;
+}
+
+Result<Issued> AccountService::activate_added(std::optional<std::uint64_t> used_step) {
+  std::optional<Error> refusal;
+  const std::int64_t t = now();
+  Draft& d = *draft_;
+  const std::string name = *d.adding;
+  auto mutate = [&](std::optional<Record>& rec) -> Result<RecordStore::Write> {
+    if (!is_active(rec) || rec->enrolment.revoked) {
+      refusal = make_error(Errc::busy, "the enrolment changed meanwhile; start again");
+      return RecordStore::Write::nothing;
+    }
+    Enrolment& e = rec->enrolment;
+    // Self: only onto the enrolment the proof was for.
+    if (caller_ == Caller::self && !(e.created == d.replaced_created &&
+                                     constant_time_equal(e.secret.span(), d.replaced_secret.span()))) {
+      refusal = make_error(Errc::busy, "the enrolment changed meanwhile; start again");
+      return RecordStore::Write::nothing;
+    }
+    if (Status ok = check_new_authenticator(e, name); !ok) {
+      refusal = ok.error();
+      return RecordStore::Write::nothing;
+    }
+    if (e.otp.digits != d.otp.digits || e.otp.period != d.otp.period) {
+      refusal = make_error(Errc::busy, "the enrolment changed meanwhile; start again");
+      return RecordStore::Write::nothing;
+    }
+    e.added.push_back(Authenticator{name, d.secret.clone(), d.otp, t});
+    // The confirming code must not open a login afterwards.
+    if (used_step && (!rec->ledger.last_used_step || *rec->ledger.last_used_step < *used_step)) {
+      rec->ledger.last_used_step = used_step;
+    }
+    return RecordStore::Write::everything;
+  };
+  Status st = [&] {
+    SignalBlock block;
+    return store_->update(user_, mutate);
+  }();
+  draft_.reset();
+  if (!st) return st.error();
+  if (refusal) return *refusal;
+  audit_change("add-authenticator", {{"authenticator", name}});
+  return Issued{};
 }
 
 Result<ConfirmOutcome> AccountService::confirm(std::string_view code) {
@@ -305,9 +426,15 @@ Result<ConfirmOutcome> AccountService::confirm(std::string_view code) {
   return out;
 }
 
-Result<std::pair<Offer, Issued>> AccountService::enrol_now(const SecureBytes* proof, bool force) {
-  auto offer = begin_enrolment(proof, force);
+Result<std::pair<Offer, Issued>> AccountService::enrol_now(const SecureBytes* proof, bool force,
+                                                          const std::string* add) {
+  auto offer = begin_enrolment(proof, force, add);
   if (!offer) return offer.error();
+  if (caller_ == Caller::self && !offer->adding.empty()) {
+    draft_.reset();
+    return make_error(Errc::invalid_argument,
+                      "--yes cannot add an authenticator for yourself: run the wizard and confirm a code from it");
+  }
   if (caller_ == Caller::self && offer->replacing) {
     // Unreachable through the tool (it refuses first); the helper must hold
     // the line on its own.
@@ -321,7 +448,7 @@ Result<std::pair<Offer, Issued>> AccountService::enrol_now(const SecureBytes* pr
 }
 
 Result<Issued> AccountService::regenerate_recovery_codes(const SecureBytes* proof) {
-  auto set = make_recovery_set();
+  auto set = make_recovery_set(static_cast<std::size_t>(settings_.recovery_codes));
   if (!set) return set.error();
   Status st = with_proof(proof, [&](Record& r) -> Result<RecordStore::Write> {
     r.enrolment.recovery_salt = set->salt;
@@ -329,13 +456,63 @@ Result<Issued> AccountService::regenerate_recovery_codes(const SecureBytes* proo
     return RecordStore::Write::everything;
   });
   if (!st) return st.error();
+  audit_change("recovery-codes", {{"recovery_codes", std::to_string(set->codes.size())}});
   Issued issued;
   issued.recovery_codes = std::move(set->codes);
   return issued;
 }
 
-Status AccountService::remove(const SecureBytes* proof) {
-  return with_proof(proof, [](Record&) -> Result<RecordStore::Write> { return RecordStore::Write::remove; });
+Status AccountService::remove(const SecureBytes* proof, const std::string* name) {
+  if (name == nullptr) {
+    TOTP_TRY_STATUS(with_proof(proof, [](Record&) -> Result<RecordStore::Write> { return RecordStore::Write::remove; }));
+    audit_change("remove");
+    return ok_status();
+  }
+  // Checked before the proof, so that a mistyped name costs no code; and
+  // again on the record the proof was checked against.
+  auto loaded = store_->load(user_);
+  if (!loaded) return loaded.error();
+  if (is_active(*loaded)) TOTP_TRY_STATUS(check_removable_authenticator((*loaded)->enrolment, *name));
+  std::optional<Error> refusal;
+  TOTP_TRY_STATUS(with_proof(proof, [&](Record& r) -> Result<RecordStore::Write> {
+    if (Status ok = check_removable_authenticator(r.enrolment, *name); !ok) {
+      refusal = ok.error();
+      return RecordStore::Write::nothing;
+    }
+    remove_authenticator(r.enrolment, *name);
+    return RecordStore::Write::everything;
+  }));
+  if (refusal) return *refusal;
+  audit_change("remove-authenticator", {{"authenticator", *name}});
+  return ok_status();
+}
+
+Result<bool> AccountService::revoke() {
+  if (caller_ != Caller::root) return make_error(Errc::permission, "only root can revoke a second factor");
+  SecureBytes unknown(kSecretSize);
+  TOTP_TRY_STATUS(random_bytes(unknown.span()));
+  bool found = false, changed = false;
+  Status st = [&] {
+    SignalBlock block;
+    return store_->update(user_, [&](std::optional<Record>& rec) -> Result<RecordStore::Write> {
+      found = changed = false;
+      if (!rec) return RecordStore::Write::nothing;
+      found = true;
+      if (rec->enrolment.revoked) return RecordStore::Write::nothing;
+      changed = true;
+      Enrolment& e = rec->enrolment;
+      e.revoked = true;
+      e.state = EnrolmentState::active;
+      e.secret = unknown.clone();
+      e.name.clear();
+      e.added.clear();
+      return RecordStore::Write::everything;
+    });
+  }();
+  if (!st) return st.error();
+  if (!found) return make_error(Errc::not_found, user_ + " is not enrolled");
+  if (changed) audit_change("revoke");
+  return changed;
 }
 
 Status AccountService::unlock() {
@@ -352,6 +529,7 @@ Status AccountService::unlock() {
   }();
   if (!st) return st;
   if (!found) return make_error(Errc::not_found, user_ + " is not enrolled");
+  audit_change("unlock");
   return ok_status();
 }
 

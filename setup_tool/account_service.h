@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/audit.h"
 #include "core/config.h"
 #include "core/login_decision.h"
 #include "core/otp.h"
@@ -40,8 +41,17 @@ namespace totp::setup {
 // acceptable here (e.g. a code is needed, --yes cannot replace).
 enum class Caller { root, self };
 
+// One authenticator as status shows it (never its secret).
+struct AuthenticatorInfo {
+  std::string name;
+  OtpParams otp;
+  std::int64_t created = 0;
+};
+
 struct StatusReport {
   std::string user;
+  bool revoked = false;   // revoked by root: logins refused until enrolled again
+  std::vector<AuthenticatorInfo> authenticators;  // the first one first
   bool enrolled = false;  // an active enrolment exists
   bool pending = false;   // a pending record (never written by this tool) exists
   OtpParams otp;
@@ -61,6 +71,7 @@ struct Offer {
   SecureBytes secret_base32;
   SecureBytes uri;
   bool replacing = false;
+  std::string adding;  // enroll --add: the new authenticator's name ("" otherwise)
 };
 
 struct Issued {
@@ -88,18 +99,32 @@ class AccountService {
   // Starts an enrolment: checks that it may replace what exists (proof for
   // self, force for root), then makes a new 160-bit secret. `proof` is a
   // current code or a recovery code (self, when an enrolment is active).
-  Result<Offer> begin_enrolment(const SecureBytes* proof, bool force);
+  // `add` (enroll --add --name NAME): the new secret becomes another
+  // authenticator of the active enrolment instead of replacing it (self:
+  // after the same proof), with the account's digits and period.
+  Result<Offer> begin_enrolment(const SecureBytes* proof, bool force, const std::string* add = nullptr);
   // Checks a code from the offered secret; on success writes the active
   // enrolment with fresh recovery codes. kConfirmTries wrong codes end the
   // offer (nothing written).
   Result<ConfirmOutcome> confirm(std::string_view code);
   bool has_offer() const noexcept { return draft_.has_value(); }
   // --yes: begin and activate in one step, no code asked.
-  Result<std::pair<Offer, Issued>> enrol_now(const SecureBytes* proof, bool force);
+  Result<std::pair<Offer, Issued>> enrol_now(const SecureBytes* proof, bool force, const std::string* add = nullptr);
 
   Result<Issued> regenerate_recovery_codes(const SecureBytes* proof);
-  Status remove(const SecureBytes* proof);
+  // `name`: remove only that authenticator (not the account's last one).
+  Status remove(const SecureBytes* proof, const std::string* name = nullptr);
   Status unlock();  // root only
+  // totp-setup revoke (root only): every login refused until the account is
+  // enrolled again; the secrets are replaced by a random one nobody has and
+  // the other authenticators dropped; the recovery codes stay, so the user
+  // can enrol again through the helper with one of them. False: it was
+  // revoked already. Errc::not_found when not enrolled.
+  Result<bool> revoke();
+
+  // Who the audit lines name (core/audit.h). Root's tool: this process;
+  // the helper sets its caller.
+  void set_actor(Actor actor) { actor_ = std::move(actor); }
 
   // A login judged for a PAM application that does not run as root (a
   // screen locker), through the helper (account_login.cc): the same
@@ -108,6 +133,7 @@ class AccountService {
     bool enrolled = false;  // an active enrolment
     bool locked = false;
     int digits = 0;
+    bool revoked = false;   // revoked by root: refused, never "not enrolled"
   };
   Result<LoginState> login_state() const;
   // `answer` nullptr: the answer was not sent (too long or not printable)
@@ -123,13 +149,16 @@ class AccountService {
     std::int64_t replaced_created = 0;
     SecureBytes replaced_secret;
     int tries_left = kConfirmTries;
+    std::optional<std::string> adding;  // enroll --add: the new authenticator's name
   };
   // Runs `action` on the record after the caller proved possession of the
   // second factor (or is root). `action` returns what to write.
   using Action = std::function<Result<RecordStore::Write>(Record& record)>;
   Status with_proof(const SecureBytes* proof, const Action& action);
-  Result<Offer> make_offer(const SecureBytes* proof, bool force);
+  Result<Offer> make_offer(const SecureBytes* proof, bool force, const std::string* add);
   Result<Issued> activate(std::optional<std::uint64_t> used_step);
+  Result<Issued> activate_added(std::optional<std::uint64_t> used_step);
+  void audit_change(std::string_view action, const AuditFields& fields = {}) const;
   std::int64_t now() const { return clock_ ? clock_() : static_cast<std::int64_t>(::time(nullptr)); }
 
   Settings settings_;
@@ -138,16 +167,17 @@ class AccountService {
   Caller caller_;
   Clock clock_;
   std::optional<Draft> draft_;
+  Actor actor_;
 };
 
-// Ten new codes and their hashes under a new salt (the Argon2id work is done
-// here, before any lock is taken).
+// `count` new codes (the recovery_codes setting) and their hashes under a
+// new salt (the Argon2id work is done here, before any lock is taken).
 struct RecoverySet {
   RecoverySalt salt{};
   std::vector<RecoveryHash> hashes;
   std::vector<SecureBytes> codes;
 };
-Result<RecoverySet> make_recovery_set();
+Result<RecoverySet> make_recovery_set(std::size_t count);
 
 // TOTP candidate as typed: spaces dropped; nullopt unless then all digits.
 std::optional<SecureBytes> normalize_totp_input(std::string_view typed);

@@ -22,13 +22,15 @@ class LocalBackend final : public Backend {
  public:
   explicit LocalBackend(AccountService svc) : svc_(std::move(svc)) {}
   Result<StatusReport> status() override { return svc_.status(); }
-  Result<Offer> begin(const SecureBytes* proof, bool force) override { return svc_.begin_enrolment(proof, force); }
+  Result<Offer> begin(const SecureBytes* proof, bool force, const std::string* add) override {
+    return svc_.begin_enrolment(proof, force, add);
+  }
   Result<ConfirmOutcome> confirm(std::string_view code) override { return svc_.confirm(code); }
-  Result<std::pair<Offer, Issued>> enrol_now(const SecureBytes* proof, bool force) override {
-    return svc_.enrol_now(proof, force);
+  Result<std::pair<Offer, Issued>> enrol_now(const SecureBytes* proof, bool force, const std::string* add) override {
+    return svc_.enrol_now(proof, force, add);
   }
   Result<Issued> regenerate(const SecureBytes* proof) override { return svc_.regenerate_recovery_codes(proof); }
-  Status remove(const SecureBytes* proof) override { return svc_.remove(proof); }
+  Status remove(const SecureBytes* proof, const std::string* name) override { return svc_.remove(proof, name); }
   Status unlock() override { return svc_.unlock(); }
   bool privileged() const override { return true; }
 
@@ -58,9 +60,10 @@ class HelperBackend final : public Backend {
     return s;
   }
 
-  Result<Offer> begin(const SecureBytes* proof, bool force) override {
+  Result<Offer> begin(const SecureBytes* proof, bool force, const std::string* add) override {
     if (force) return make_error(Errc::permission, "--force is for root only");
     Json req{{"op", "begin"}, {"yes", false}};
+    if (add != nullptr) req["name"] = *add;
     if (proof != nullptr) set_secret(req, "proof", proof->view());
     auto r = call_secret(req);
     if (!r) return r.error();
@@ -95,9 +98,10 @@ class HelperBackend final : public Backend {
     return out;
   }
 
-  Result<std::pair<Offer, Issued>> enrol_now(const SecureBytes* proof, bool force) override {
+  Result<std::pair<Offer, Issued>> enrol_now(const SecureBytes* proof, bool force, const std::string* add) override {
     if (force) return make_error(Errc::permission, "--force is for root only");
     Json req{{"op", "begin"}, {"yes", true}};
+    if (add != nullptr) req["name"] = *add;
     if (proof != nullptr) set_secret(req, "proof", proof->view());
     auto r = call_secret(req);
     if (!r) return r.error();
@@ -119,8 +123,9 @@ class HelperBackend final : public Backend {
     return c;
   }
 
-  Status remove(const SecureBytes* proof) override {
+  Status remove(const SecureBytes* proof, const std::string* name) override {
     Json req{{"op", "remove"}};
+    if (name != nullptr) req["name"] = *name;
     if (proof != nullptr) set_secret(req, "proof", proof->view());
     auto r = call_secret(req);
     if (!r) return r.error();
@@ -198,7 +203,7 @@ struct SpawnActions {
 }  // namespace
 
 Result<std::unique_ptr<Backend>> make_local_backend(Settings settings, std::string user) {
-  auto key = load_master_key(settings.key_file);
+  auto key = load_key_ring(settings.key_file);
   if (!key) return Error{key.error().code, key.error().message + " (run 'totp-setup init' first?)"};
   auto store = open_record_store(settings, std::move(*key));
   if (!store) return store.error();

@@ -21,11 +21,13 @@ class Backend {
  public:
   virtual ~Backend() = default;
   virtual Result<StatusReport> status() = 0;
-  virtual Result<Offer> begin(const SecureBytes* proof, bool force) = 0;
+  // `add`: enroll --add --name NAME (another authenticator); `name`:
+  // remove --name NAME. nullptr otherwise.
+  virtual Result<Offer> begin(const SecureBytes* proof, bool force, const std::string* add) = 0;
   virtual Result<ConfirmOutcome> confirm(std::string_view code) = 0;
-  virtual Result<std::pair<Offer, Issued>> enrol_now(const SecureBytes* proof, bool force) = 0;
+  virtual Result<std::pair<Offer, Issued>> enrol_now(const SecureBytes* proof, bool force, const std::string* add) = 0;
   virtual Result<Issued> regenerate(const SecureBytes* proof) = 0;
-  virtual Status remove(const SecureBytes* proof) = 0;
+  virtual Status remove(const SecureBytes* proof, const std::string* name) = 0;
   virtual Status unlock() = 0;
   // True when no proof is needed (root).
   virtual bool privileged() const = 0;

@@ -20,16 +20,6 @@ namespace {
 
 bool print_text(const std::string& s) { return print_out(s); }
 
-// Yes/no before a destructive step: --yes, or a terminal to ask on.
-std::optional<int> confirm_or_cancel(const Context& ctx, const std::string& question) {
-  if (ctx.opts.yes) return std::nullopt;
-  if (ctx.opts.json) return fail(kExitUsage, "--json asks no questions: add --yes to confirm");
-  if (!is_terminal(0)) return fail(kExitUsage, "no terminal to ask on: add --yes to confirm");
-  auto answer = ask_yes_no(question, false);
-  if (!answer || !*answer) return fail(kExitCancelled, "nothing was changed");
-  return std::nullopt;
-}
-
 }  // namespace
 
 int run_init(const Context& ctx) {
@@ -106,20 +96,23 @@ int run_remove(const Context& ctx) {
   Backend& b = **backend;
   auto st = b.status();
   if (!st) return fail_with(st.error());
-  if (!st->enrolled && !st->pending) return fail(kExitError, ctx.target + " is not enrolled");
-  if (auto rc = confirm_or_cancel(ctx, "Remove the one-time code enrolment of " + ctx.target + "?")) return *rc;
+  if (!st->enrolled && !st->pending && !st->revoked) return fail(kExitError, ctx.target + " is not enrolled");
+  const std::string* name = ctx.opts.name ? &*ctx.opts.name : nullptr;
+  const std::string what = name != nullptr ? "authenticator " + *name + " of " + ctx.target
+                                           : "the one-time code enrolment of " + ctx.target;
+  if (auto rc = confirm_or_cancel(ctx, "Remove " + what + "?")) return *rc;
   const int rc = run_with_proof(ctx, b, [&](const SecureBytes* proof) -> std::optional<Error> {
-    Status r = b.remove(proof);
+    Status r = b.remove(proof, name);
     if (!r) return r.error();
     return std::nullopt;
   });
   if (rc != kExitOk) return rc;
   if (ctx.opts.json) {
     Json j{{"user", ctx.target}, {"removed", true}};
+    if (name != nullptr) j["authenticator"] = *name;
     return print_json(j) ? kExitOk : fail(kExitError, "cannot write the output");
   }
-  return print_text("Removed the enrolment of " + ctx.target + ".\n") ? kExitOk
-                                                                       : fail(kExitError, "cannot write the output");
+  return print_text("Removed " + what + ".\n") ? kExitOk : fail(kExitError, "cannot write the output");
 }
 
 int run_unlock(const Context& ctx) {

@@ -21,13 +21,59 @@ Result<Settings> load_tool_settings(const std::optional<std::string>& path) {
   return load_settings(std::string(kToolConfig), {});
 }
 
+namespace {
+
+// enroll --algorithm/--digits/--period (root): this enrolment's parameters
+// instead of the settings', within the ranges the module accepts.
+Status apply_enrolment_params(const Options& o, Settings& s) {
+  if (o.algorithm) {
+    auto a = parse_algorithm(*o.algorithm);
+    if (!a) return make_error(Errc::invalid_argument, "--algorithm: SHA1, SHA256 or SHA512");
+    s.otp.algorithm = *a;
+  }
+  if (o.digits) {
+    if (*o.digits < kMinDigits || *o.digits > kMaxDigits) {
+      return make_error(Errc::invalid_argument, "--digits: " + std::to_string(kMinDigits) + " to " +
+                                                    std::to_string(kMaxDigits));
+    }
+    s.otp.digits = *o.digits;
+  }
+  if (o.period) {
+    if (*o.period < kMinPeriod || *o.period > kMaxPeriod) {
+      return make_error(Errc::invalid_argument, "--period: " + std::to_string(kMinPeriod) + " to " +
+                                                    std::to_string(kMaxPeriod) + " seconds");
+    }
+    s.otp.period = *o.period;
+  }
+  return ok_status();
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Backend>> open_backend(const Context& ctx) {
+  const Options& o = ctx.opts;
+  const bool params = o.algorithm || o.digits || o.period;
   if (ctx.root) {
-    auto settings = load_tool_settings(ctx.opts.config_path);
+    auto settings = load_tool_settings(o.config_path);
     if (!settings) return settings.error();
+    if (params && o.add && (o.digits || o.period)) {
+      return make_error(Errc::invalid_argument,
+                        "an added authenticator has the account's digits and period: only --algorithm may be given");
+    }
+    TOTP_TRY_STATUS(apply_enrolment_params(o, *settings));
     return make_local_backend(std::move(*settings), ctx.target);
   }
+  if (params) return make_error(Errc::permission, "--algorithm, --digits and --period are for root");
   return make_helper_backend(kHelperPath);
+}
+
+std::optional<int> confirm_or_cancel(const Context& ctx, const std::string& question) {
+  if (ctx.opts.yes) return std::nullopt;
+  if (ctx.opts.json) return fail(kExitUsage, "--json asks no questions: add --yes to confirm");
+  if (!is_terminal(0)) return fail(kExitUsage, "no terminal to ask on: add --yes to confirm");
+  auto answer = ask_yes_no(question, false);
+  if (!answer || !*answer) return fail(kExitCancelled, "nothing was changed");
+  return std::nullopt;
 }
 
 int exit_status_for(const Error& e) {

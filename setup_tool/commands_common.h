@@ -34,6 +34,10 @@ constexpr int kProofTries = 3;
 using ProofOp = std::function<std::optional<Error>(const SecureBytes* proof)>;
 int run_with_proof(const Context& ctx, Backend& backend, const ProofOp& op);
 
+// Yes/no before a destructive step: --yes, or a terminal to ask on.
+// nullopt: go on; else the exit status (one line said why).
+std::optional<int> confirm_or_cancel(const Context& ctx, const std::string& question);
+
 // The hint shown after a wrong code.
 extern const char* const kWrongCodeHint;
 

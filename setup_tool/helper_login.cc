@@ -33,7 +33,7 @@ LoginReply answer_login_request(AccountService& svc, const Request& req, const s
       return out;
     }
     out.reply = Json{{"ok", true},           {"build", kBuildId},  {"enrolled", st->enrolled},
-                     {"locked", st->locked}, {"digits", st->digits}};
+                     {"locked", st->locked}, {"digits", st->digits}, {"revoked", st->revoked}};
     return out;
   }
   const bool unseen = req.flag("unseen").value_or(false);

@@ -188,6 +188,13 @@ class HelperSession {
     AccountService& svc = *service_;
     const SecureBytes* proof = req.secret("proof");  // absent or empty: no proof
     if (proof != nullptr && proof->empty()) proof = nullptr;
+    // An authenticator's name (begin: --add; remove: --name).
+    std::optional<std::string> name;
+    if (const SecureBytes* n = req.secret("name"); n != nullptr) {
+      if (!validate_authenticator_name(n->view())) return refuse("bad authenticator name");
+      name = std::string(n->view());
+    }
+    const std::string* name_ptr = name ? &*name : nullptr;
     if (req.op == "status") {
       auto s = svc.status();
       if (!s) return reply_error(s.error());
@@ -196,7 +203,7 @@ class HelperSession {
     if (req.op == "begin") {
       if (too_many_wrong()) return stop("too many wrong codes in this session");
       if (req.flag("yes").value_or(false)) {
-        auto r = svc.enrol_now(proof, false);
+        auto r = svc.enrol_now(proof, false, name_ptr);
         if (!r) return reply_error(r.error());
         Json out{{"ok", true}};
         offer_to_wire(out, r->first);
@@ -204,7 +211,7 @@ class HelperSession {
         log("enrolled (--yes)");
         return reply_secret(out);
       }
-      auto r = svc.begin_enrolment(proof, false);
+      auto r = svc.begin_enrolment(proof, false, name_ptr);
       if (!r) return reply_error(r.error());
       Json out{{"ok", true}};
       offer_to_wire(out, *r);
@@ -226,9 +233,9 @@ class HelperSession {
     if (req.op == "recovery_codes" || req.op == "remove") {
       if (too_many_wrong()) return stop("too many wrong codes in this session");
       if (req.op == "remove") {
-        Status st = svc.remove(proof);
+        Status st = svc.remove(proof, name_ptr);
         if (!st) return reply_error(st.error());
-        log("enrolment removed");
+        log(name ? "authenticator removed" : "enrolment removed");
         return reply(Json{{"ok", true}});
       }
       auto r = svc.regenerate_recovery_codes(proof);
@@ -312,12 +319,18 @@ int run(int argc) {
     setup_error = v.error();
   } else if (auto settings = load_helper_settings(); !settings) {
     setup_error = settings.error();
-  } else if (auto key = load_master_key(settings->key_file); !key) {
+  } else if (auto key = load_key_ring(settings->key_file); !key) {
     setup_error = key.error();
   } else if (auto store = open_record_store(*settings, std::move(*key)); !store) {
     setup_error = store.error();
   } else {
     service.emplace(std::move(*settings), std::move(*store), user, Caller::self);
+    // The audit lines name the caller, not the root this process now is.
+    Actor actor = current_actor(false);
+    actor.uid = uid;
+    actor.name = user;
+    actor.via_helper = true;
+    service->set_actor(std::move(actor));
   }
 
   HelperSession session(user, std::move(service), std::move(setup_error));

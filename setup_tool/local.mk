@@ -21,10 +21,12 @@ libtotpsetup_la_SOURCES = \
 	setup_tool/account_service.h setup_tool/account_service.cc setup_tool/account_login.cc \
 	setup_tool/helper_login.h setup_tool/helper_login.cc \
 	setup_tool/output.h setup_tool/output.cc \
+	setup_tool/status_report.h setup_tool/status_report.cc \
 	setup_tool/backend.h setup_tool/backend.cc \
 	setup_tool/commands.h setup_tool/commands_common.h setup_tool/commands_common.cc \
 	setup_tool/commands.cc setup_tool/migrate_command.cc setup_tool/wizard.cc \
-	setup_tool/list_command.cc setup_tool/import_command.cc setup_tool/rekey_command.cc setup_tool/revoke_command.cc
+	setup_tool/list_command.cc setup_tool/import_command.cc setup_tool/rekey_command.cc setup_tool/revoke_command.cc \
+	setup_tool/session_end.h setup_tool/session_end.cc
 libtotpsetup_la_CXXFLAGS = $(AM_CXXFLAGS) $(QRENCODE_CFLAGS) $(CRYPTO_CFLAGS)
 SETUP_TOOL_LIBS = libtotpsetup.la libtotpwire.la libtotpcore.la $(QRENCODE_LIBS) $(CRYPTO_LIBS) $(ARGON2_LIBS)
 

@@ -1,4 +1,6 @@
 // totp-setup: enrolment wizard and account tool (see totp-setup(1)).
+#include <syslog.h>
+
 #include <cstdio>
 #include <exception>
 #include <string_view>
@@ -10,6 +12,8 @@
 
 int main(int argc, char** argv) {
   using namespace totp::setup;
+  // The audit lines (core/audit.h) and any other log line of the tool.
+  openlog("totp-setup", LOG_PID, LOG_AUTHPRIV);
   try {
     std::vector<std::string_view> args;
     for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);

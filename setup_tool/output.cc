@@ -98,6 +98,16 @@ Json status_json(const StatusReport& s) {
     j["locked_until_unix"] = s.locked_until;
   }
   j["failures"] = s.failures;
+  j["revoked"] = s.revoked;
+  Json auths = Json::array();
+  for (const AuthenticatorInfo& a : s.authenticators) {
+    auths.push_back(Json{{"name", a.name},
+                         {"algorithm", algorithm_name(a.otp.algorithm)},
+                         {"digits", a.otp.digits},
+                         {"period", a.otp.period},
+                         {"created", iso_time(a.created)}});
+  }
+  j["authenticators"] = std::move(auths);
   return j;
 }
 
@@ -111,6 +121,7 @@ Json enroll_json(const Offer& o, const Issued& issued) {
   j["digits"] = o.otp.digits;
   j["period"] = o.otp.period;
   j["replaced"] = o.replacing;
+  if (!o.adding.empty()) j["authenticator"] = o.adding;
   Json codes = Json::array();
   for (const auto& c : issued.recovery_codes) push_secret(codes, c.view());
   j["recovery_codes"] = std::move(codes);
@@ -151,6 +162,11 @@ SecureBytes format_recovery_codes(const Issued& issued) {
 std::string status_text(const StatusReport& s) {
   std::string t;
   t += "User:            " + s.user + "\n";
+  if (s.revoked) {
+    t += "Enrolled:        revoked (logins are refused until the account is enrolled again)\n";
+    t += "Recovery codes:  " + std::to_string(s.recovery_codes_left) + " left (one of them can enrol again)\n";
+    return t;
+  }
   if (!s.enrolled) {
     t += std::string("Enrolled:        no") + (s.pending ? " (an unfinished enrolment exists)" : "") + "\n";
     return t;
@@ -158,6 +174,15 @@ std::string status_text(const StatusReport& s) {
   t += std::string("Enrolled:        yes (") + algorithm_name(s.otp.algorithm) + ", " + std::to_string(s.otp.digits) +
        " digits, " + std::to_string(s.otp.period) + " s)\n";
   t += "Created:         " + iso_time(s.created) + "\n";
+  if (s.authenticators.size() > 1) {
+    for (std::size_t i = 0; i < s.authenticators.size(); ++i) {
+      const AuthenticatorInfo& a = s.authenticators[i];
+      t += std::string(i == 0 ? "Authenticators:  " : "                 ") + a.name + " (" +
+           algorithm_name(a.otp.algorithm) + ", added " + iso_time(a.created) + ")\n";
+    }
+  } else if (s.authenticators.size() == 1) {
+    t += "Authenticator:   " + s.authenticators[0].name + "\n";
+  }
   if (s.last_login_time != 0) {
     t += "Last login:      " + iso_time(s.last_login_time);
     if (!s.last_login_rhost.empty()) t += " from " + printable(s.last_login_rhost);

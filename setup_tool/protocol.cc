@@ -127,7 +127,17 @@ Result<OtpParams> params_from_wire(const Json& j) {
 }  // namespace
 
 Json status_to_wire(const StatusReport& s) {
+  Json auths = Json::array();
+  for (const AuthenticatorInfo& a : s.authenticators) {
+    auths.push_back(Json{{"name", a.name},
+                         {"algorithm", algorithm_name(a.otp.algorithm)},
+                         {"digits", a.otp.digits},
+                         {"period", a.otp.period},
+                         {"created", a.created}});
+  }
   return Json{{"ok", true},
+              {"revoked", s.revoked},
+              {"authenticators", std::move(auths)},
               {"user", s.user},
               {"enrolled", s.enrolled},
               {"pending", s.pending},
@@ -172,6 +182,20 @@ Result<StatusReport> status_from_wire(const Json& j) {
   s.recovery_codes_left = static_cast<std::size_t>(*left);
   s.locked_until = *locked;
   s.failures = static_cast<std::uint32_t>(*failures);
+  auto revoked = bool_field(j, "revoked");
+  auto auths = j.find("authenticators");
+  if (!revoked || auths == j.end() || !auths->is_array() || auths->size() > kMaxAuthenticators) {
+    return bad_reply("status fields missing");
+  }
+  s.revoked = *revoked;
+  for (const Json& a : *auths) {
+    if (!a.is_object()) return bad_reply("bad authenticator");
+    auto name = string_field(a, "name");
+    auto made = int_field(a, "created");
+    auto params = params_from_wire(a);
+    if (!name || !made || !params || !validate_authenticator_name(*name)) return bad_reply("bad authenticator");
+    s.authenticators.push_back(AuthenticatorInfo{std::string(*name), *params, *made});
+  }
   return s;
 }
 

@@ -7,12 +7,14 @@
 //
 // Requests ("op"):
 //   {"op":"status"}
-//   {"op":"begin", "proof":CODE?, "yes":BOOL}    new secret; yes: activate at once
+//   {"op":"begin", "proof":CODE?, "yes":BOOL, "name":NAME?}
+//                                                 new secret; yes: activate at once;
+//                                                 name: another authenticator (--add)
 //   {"op":"confirm", "code":CODE}                 code from the new secret
 //   {"op":"recovery_codes", "proof":CODE}         new recovery codes
-//   {"op":"remove", "proof":CODE}
+//   {"op":"remove", "proof":CODE, "name":NAME?}   name: only that authenticator
 //   {"op":"login_state", "user":NAME}             before the prompt (PAM module)
-//       -> {"ok":true, "build":B, "enrolled":BOOL, "locked":BOOL, "digits":N}
+//       -> {"ok":true, "build":B, "enrolled":BOOL, "locked":BOOL, "digits":N, "revoked":BOOL}
 //   {"op":"login", "user":NAME, "answer":TEXT | "unseen":true,
 //    "rhost":TEXT?, "service":TEXT?}              judge one typed answer
 //       -> {"ok":true, "decision":D, "now_locked":BOOL, "recovery_left":N}

@@ -41,8 +41,8 @@ constexpr OpRule kOpRules[] = {
     {"remove", true, false, false, false},          {"login_state", false, false, false, true},
     {"login", false, false, false, true},
 };
-constexpr std::string_view kRequestKeys[] = {"op",   "proof",  "code",  "yes",    "user",
-                                             "answer", "rhost", "service", "unseen"};
+constexpr std::string_view kRequestKeys[] = {"op",     "proof", "code",    "yes",    "user",
+                                             "answer", "rhost", "service", "unseen", "name"};
 
 Error invalid(std::string why) { return make_error(Errc::invalid_argument, std::move(why)); }
 
@@ -125,6 +125,8 @@ class RequestParser : detail::JsonCursor {
       if (key == "yes" || key == "unseen") return invalid(key + " is not a boolean");
       const bool allowed = (key == "proof" && rule->proof) || (key == "code" && rule->code) ||
                            (key == "user" && rule->login) ||
+                           // an authenticator's name: begin (--add) and remove (--name)
+                           (key == "name" && (req.op == "begin" || req.op == "remove")) ||
                            ((key == "answer" || key == "rhost" || key == "service") && login);
       if (!allowed) return invalid("unexpected field" + where);
     }

@@ -100,18 +100,29 @@ void ask_saved(const Issued& issued) {
   note("If the codes are lost, 'totp-setup recovery-codes' makes a new set.\n");
 }
 
-// The existing enrolment of a non-root user may be replaced only with a
-// proof; the helper checks it and starts the new enrolment in one step.
-int begin_replacement(Backend& backend, std::optional<Offer>& offer) {
-  auto replace = ask_yes_no("You already have an active enrolment. Replace it?", false);
-  if (!replace || !*replace) return fail(kExitCancelled, "nothing was changed");
-  note("To replace it, enter a current code from your app (or one of your recovery codes).\n");
+// The existing enrolment of a non-root user may be replaced, or another
+// authenticator added to it (`add`), only with a proof; the helper checks
+// it and starts the new enrolment in one step.
+// A revoked account (`revoked`) is enrolled again with a recovery code.
+int begin_with_proof(Backend& backend, std::optional<Offer>& offer, const std::string* add, bool revoked = false) {
+  if (revoked) {
+    note("Your second factor was revoked by the administrator. To enrol again, enter one of your recovery codes\n"
+         "(or ask the administrator to enrol you).\n");
+  } else if (add == nullptr) {
+    auto replace = ask_yes_no("You already have an active enrolment. Replace it?", false);
+    if (!replace || !*replace) return fail(kExitCancelled, "nothing was changed");
+  }
+  if (!revoked) {
+    note(add == nullptr ? "To replace it, enter a current code from your app (or one of your recovery codes).\n"
+                        : "To add an authenticator, enter a current code from one you have (or one of your "
+                          "recovery codes).\n");
+  }
   const int tries = is_terminal(0) ? kProofTries : 1;  // piped input: no second guess
   for (int i = 0; i < tries; ++i) {
     SecretInput in = read_secret_line("Verification code: ");
     if (in.status == InputStatus::eof) return fail(kExitCancelled, "no code given: nothing was changed");
     if (in.status == InputStatus::too_long) return fail(kExitRefused, "that input is too long to be a code");
-    auto r = backend.begin(&in.text, false);
+    auto r = backend.begin(&in.text, false, add);
     if (r) {
       offer = std::move(*r);
       return kExitOk;
@@ -137,8 +148,24 @@ int run_enroll(const Context& ctx) {
   if (!st) return fail_with(st.error());
 
   std::optional<Offer> offer;
-  if (st->enrolled) {
-    if (ctx.root && !o.force) {
+  const std::string* add = o.add && o.name ? &*o.name : nullptr;
+  if (add != nullptr) {
+    if (st->revoked) return fail(kExitRefused, ctx.target + "'s second factor was revoked: enrol again first");
+    if (!st->enrolled) return fail(kExitError, ctx.target + " is not enrolled: enrol first, then add authenticators");
+    if (o.yes && !ctx.root) {
+      return fail(kExitRefused, "--yes cannot add an authenticator for yourself: run 'totp-setup enroll --add --name " +
+                                    *add + "' and confirm a code from it");
+    }
+    if (!ctx.root) {
+      const int rc = begin_with_proof(b, offer, add);
+      if (rc != kExitOk) return rc;
+    }
+  } else if (st->revoked && !ctx.root) {
+    if (o.yes) return fail(kExitRefused, "your second factor was revoked: run 'totp-setup enroll' and give a recovery code");
+    const int rc = begin_with_proof(b, offer, nullptr, true);
+    if (rc != kExitOk) return rc;
+  } else if (st->enrolled) {
+    if (ctx.root && !o.force) {  // (a revoked account is not "enrolled": root enrols it again without --force)
       return fail(kExitRefused, ctx.target + " is already enrolled: use --force to replace the enrolment");
     }
     if (!ctx.root) {
@@ -146,27 +173,31 @@ int run_enroll(const Context& ctx) {
         return fail(kExitRefused,
                     "--yes cannot replace your enrolment: run 'totp-setup enroll' and confirm with a current code");
       }
-      const int rc = begin_replacement(b, offer);
+      const int rc = begin_with_proof(b, offer, nullptr);
       if (rc != kExitOk) return rc;
     }
   }
 
   if (o.yes) {
-    auto r = b.enrol_now(nullptr, o.force);
+    auto r = b.enrol_now(nullptr, o.force, add);
     if (!r) return fail_with(r.error());
     if (o.json) return print_enrolled_json(r->first, r->second);
-    if (!show_offer(r->first, choose_qr_mode(o)) || !show_codes(r->second)) {
-      return fail(kExitError, "cannot write the output");
+    if (!show_offer(r->first, choose_qr_mode(o))) return fail(kExitError, "cannot write the output");
+    if (add != nullptr) {
+      note("Authenticator " + *add + " of " + ctx.target + " is active.\n");
+      return kExitOk;
     }
+    if (!show_codes(r->second)) return fail(kExitError, "cannot write the output");
     return kExitOk;
   }
 
   if (!offer) {
-    note("This makes a new secret for " + ctx.target +
-         "'s authenticator app and shows it as a QR code.\n"
+    note("This makes a new secret for " + ctx.target + "'s " +
+         (add != nullptr ? "new authenticator (" + *add + ")" : std::string("authenticator app")) +
+         " and shows it as a QR code.\n"
          "Scan it (or type the secret), then enter the code the app shows; nothing changes until that code is "
          "right.\n");
-    auto r = b.begin(nullptr, o.force);
+    auto r = b.begin(nullptr, o.force, add);
     if (!r) return fail_with(r.error());
     offer = std::move(*r);
   }
@@ -182,6 +213,12 @@ int run_enroll(const Context& ctx) {
     auto r = b.confirm(in.text.view());
     if (!r) return fail_with(r.error());
     ConfirmOutcome outcome = std::move(*r);
+    if (outcome.accepted && add != nullptr) {
+      note("\nThe code is right: authenticator " + *add + " of " + ctx.target +
+           " is now active. Any of the account's authenticators opens a login; the recovery codes are "
+           "unchanged.\n");
+      return kExitOk;
+    }
     if (outcome.accepted) {
       note("\nThe code is right: the enrolment for " + ctx.target + " is now active.\n\n");
       if (!show_codes(outcome.issued)) return fail(kExitError, "cannot write the output");

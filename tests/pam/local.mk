@@ -41,6 +41,7 @@ PAM_TESTS = \
 	tests/pam/replay_race.sh \
 	tests/pam/lockout.sh \
 	tests/pam/recovery.sh \
+	tests/pam/authenticators.sh \
 	tests/pam/state_and_settings.sh \
 	tests/pam/stacking.sh \
 	tests/pam/hostile_answers.sh \

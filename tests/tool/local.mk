@@ -7,6 +7,8 @@ dist_check_SCRIPTS += tests/tool/qr_zbar.sh tests/tool/wizard.sh tests/tool/oath
 	tests/tool/commands_json.sh
 EXTRA_DIST += tests/tool/lib.sh tests/tool/qr_text_to_pgm.py tests/tool/selfenrol.t tests/tool/pamtester.t \
 	tests/tool/helper_attack.t
+EXTRA_DIST += tests/tool/import.t
+EXTRA_DIST += tests/tool/list.t tests/tool/audit.t
 
 check_PROGRAMS += tests/tool/test_setup_units
 TESTS += tests/tool/test_setup_units

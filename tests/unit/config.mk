@@ -18,3 +18,9 @@ TESTS += tests/unit/test_boot_rule
 tests_unit_test_boot_rule_SOURCES = tests/unit/test_boot_rule.cc
 tests_unit_test_boot_rule_CXXFLAGS = $(TEST_UNIT_CXXFLAGS)
 tests_unit_test_boot_rule_LDADD = $(TEST_UNIT_LIBS)
+# The audit trail's line format, loginuid parser and actor (core/audit, issue 16).
+check_PROGRAMS += tests/unit/test_audit
+TESTS += tests/unit/test_audit
+tests_unit_test_audit_SOURCES = tests/unit/test_audit.cc
+tests_unit_test_audit_CXXFLAGS = $(TEST_UNIT_CXXFLAGS)
+tests_unit_test_audit_LDADD = $(TEST_UNIT_LIBS)

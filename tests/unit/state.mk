@@ -49,3 +49,18 @@ tests_unit_test_sealed_record_LDADD = $(TEST_UNIT_LIBS)
 tests_unit_test_ldap_pieces_SOURCES = tests/unit/test_ldap_pieces.cc tests/unit/state_test_util.h
 tests_unit_test_ldap_pieces_CXXFLAGS = $(TEST_UNIT_CXXFLAGS) $(LDAP_CFLAGS)
 tests_unit_test_ldap_pieces_LDADD = libtotpldap.la $(TEST_UNIT_LIBS) $(LDAP_LIBS)
+
+# The import parsers (issue 16): google-authenticator's file, pam_oath's
+# users file and the checked reading of either, with hostile inputs.
+check_PROGRAMS += tests/unit/test_import
+TESTS += tests/unit/test_import
+tests_unit_test_import_SOURCES = tests/unit/test_import.cc
+tests_unit_test_import_CXXFLAGS = $(TEST_UNIT_CXXFLAGS)
+tests_unit_test_import_LDADD = $(TEST_UNIT_LIBS)
+
+# The key ring and the master key rotation (issue 16, rekey).
+check_PROGRAMS += tests/unit/test_key_ring
+TESTS += tests/unit/test_key_ring
+tests_unit_test_key_ring_SOURCES = tests/unit/test_key_ring.cc tests/unit/state_test_util.h
+tests_unit_test_key_ring_CXXFLAGS = $(TEST_UNIT_CXXFLAGS)
+tests_unit_test_key_ring_LDADD = $(TEST_UNIT_LIBS)

@@ -89,7 +89,43 @@ void test_normalisation_variants(void**) {
   assert_string_equal(normalized("O0000-00000").c_str(), "0000000000");
   assert_true(totp::looks_like_recovery_code("abcde-fghjk"));
   assert_false(totp::looks_like_recovery_code("123456"));
-  assert_false(totp::looks_like_recovery_code("12345678"));
+  // Eight digits are an imported google-authenticator scratch code.
+  assert_true(totp::looks_like_recovery_code("12345678"));
+}
+
+// Imported scratch codes: exactly 8 ASCII digits once spaces are dropped,
+// kept as typed ("DDDDDDDD"); no dashes, no look-alike letters, no other
+// digit counts.
+void test_scratch_code_form(void**) {
+  for (std::string_view typed : {"91271451", " 91271451 ", "9127 1451", "9 1 2 7 1 4 5 1"}) {
+    assert_string_equal(normalized(typed).c_str(), "91271451");
+  }
+  assert_string_equal(normalized("00000000").c_str(), "00000000");
+  for (std::string_view typed :
+       {"9127-1451", "9127145", "912714512", "O1271451", "91271451\n", "9127\t1451", "I1271451", "l1271451",
+        "9127145a", "\xef\xbc\x99" "1271451", "1234567"}) {
+    auto n = totp::normalize_recovery_code(typed);
+    // "9127-1451" and the letter forms are not 10 symbols either: refused.
+    assert_false(n.has_value());
+  }
+  assert_false(totp::normalize_recovery_code(std::string_view("9127145\0" "1", 9)).has_value());
+  // Both forms hash; the 8-digit form differs from any 10-symbol code.
+  const auto salt = fresh_salt();
+  auto a = totp::hash_recovery_code("91271451", salt, kFast);
+  auto b = totp::hash_recovery_code("0091271451", salt, kFast);
+  assert_true(a.ok() && b.ok());
+  assert_memory_not_equal(a->data(), b->data(), a->size());
+  // find works on the 8-digit form, and a used one is gone.
+  std::vector<RecoveryHash> hashes = {*a};
+  auto found = totp::find_recovery_code(normalized("9127 1451"), salt, hashes, kFast);
+  assert_true(found.ok() && found->has_value());
+  hashes.clear();
+  found = totp::find_recovery_code(normalized("91271451"), salt, hashes, kFast);
+  assert_true(found.ok() && !found->has_value());
+  // Not normalised: refused before Argon2.
+  for (std::string_view bad : {"9127 1451", "9127145", "912714512", "9127145a"}) {
+    assert_false(totp::hash_recovery_code(bad, salt, kFast).ok());
+  }
 }
 
 void test_normalisation_rejects(void**) {
@@ -245,6 +281,7 @@ int main() {
       cmocka_unit_test(test_uniqueness),
       cmocka_unit_test(test_normalisation_variants),
       cmocka_unit_test(test_normalisation_rejects),
+      cmocka_unit_test(test_scratch_code_form),
       cmocka_unit_test(test_hash_and_find),
       cmocka_unit_test(test_hash_is_argon2id),
       cmocka_unit_test(test_default_cost),
