@@ -69,7 +69,7 @@ namespace {
 constexpr int kMaxListings = 3;
 // Worker processes for the files store's records, and from how many records
 // on they are worth starting.
-constexpr std::size_t kWorkers = 6;
+constexpr std::size_t kWorkers = 16;
 constexpr std::size_t kMinUsersForWorkers = 64;
 
 // key_file's directory, held open: every step below is a *at() call in it,

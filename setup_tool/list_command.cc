@@ -54,6 +54,7 @@ struct Entry {
 
 // The state column: one word.
 std::string state_of(const StatusReport& s) {
+  if (s.revoked) return "revoked";
   if (s.enrolled) return s.locked_until != 0 ? "locked" : "active";
   return s.pending ? "pending" : "none";
 }
@@ -75,7 +76,7 @@ using Row = std::vector<std::string>;
 Row text_row(const Entry& e) {
   if (!e.report) return {e.user, "error", sanitize_for_log(e.error)};
   const StatusReport& s = *e.report;
-  const bool has = s.enrolled || s.pending;
+  const bool has = s.enrolled || s.pending || s.revoked;  // a revoked record keeps its date and codes
   std::string locked = "-";
   if (s.locked_until == kUntilUnlocked) {
     locked = "until-unlock";
