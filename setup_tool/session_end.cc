@@ -25,10 +25,11 @@ namespace {
 
 constexpr const char* kLoginctl = "/usr/bin/loginctl";
 
-// logind is running when its runtime directory has sessions in it.
+// systemd is the init (sd_booted(3): /run/systemd/system exists) and
+// loginctl is installed; a container may have /run/systemd without either.
 bool logind_running() {
   struct stat st {};
-  return ::stat("/run/systemd/seats", &st) == 0 && S_ISDIR(st.st_mode) && ::access(kLoginctl, X_OK) == 0;
+  return ::lstat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode) && ::access(kLoginctl, X_OK) == 0;
 }
 
 Result<bool> loginctl_terminate(const std::string& user) {
@@ -38,9 +39,16 @@ Result<bool> loginctl_terminate(const std::string& user) {
   char* argv[] = {arg0.data(), arg1.data(), name.data(), nullptr};
   char path_env[] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
   char* envp[] = {path_env, nullptr};
-  if (int rc = posix_spawn(&pid, kLoginctl, nullptr, nullptr, argv, envp); rc != 0) {
-    return make_error(Errc::io_error, std::string("cannot run loginctl: ") + std::strerror(rc));
-  }
+  // Its chatter is not ours to print: the outcome is its exit status, and
+  // the signals below follow whatever it did.
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  const int rc = posix_spawn(&pid, kLoginctl, &actions, nullptr, argv, envp);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) return make_error(Errc::io_error, std::string("cannot run loginctl: ") + std::strerror(rc));
   int status = 0;
   while (waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) return make_error(Errc::io_error, "cannot wait for loginctl");
