@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Small pieces the benchmark is built from: a /dev/log sink, a PAM
 // transaction runner with a scripted conversation, sample statistics and the
 // process's resident memory. Nothing here knows about a particular module.

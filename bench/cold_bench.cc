@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cold_bench: what a login costs in the three process models of issue 18,
 // for pam_permit, pam_google_authenticator and pam_totp, in one run.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // cold_driver: one login in a fresh process, as sshd has it (issue 18,
 // model 2). bench/cold_bench starts it once per sample.
 //

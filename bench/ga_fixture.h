@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // State files for pam_google_authenticator, as its documentation describes
 // them: first line the base32 secret, then option lines starting with `" `,
 // then 8-digit scratch codes. The benchmark runs it with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "bench/helper_caller.h"
 
 #include <dlfcn.h>

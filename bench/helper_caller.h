@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The non-root caller for the benchmark's helper-path row: a child process
 // that has dropped to an unprivileged bench account and runs whole PAM
 // transactions with pam_totp.so as that account, the way a screen locker

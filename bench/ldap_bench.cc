@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ldap_bench: the directory store (store = ldap) beside the files store,
 // through PAM itself, in one run (issue 14, "Measured").
 //

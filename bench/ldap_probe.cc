@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // See ldap_probe.h.
 #include "bench/ldap_probe.h"
 

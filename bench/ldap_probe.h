@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ldap_bench's floors: the directory operations a login makes, timed with
 // bare libldap (no module, no PAM, no pam_totp code), so that a directory
 // login's figure can be read against what the directory itself costs.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // See ldap_syslog_capture.h. <syslog.h> is deliberately not included: its
 // fortified inline wrappers would clash with the definitions below.
 #include "bench/ldap_syslog_capture.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ldap_bench's syslog capture. The module runs in ldap_bench's own process
 // (PAM dlopens it), so its syslog calls are answered here: this file
 // defines syslog, vsyslog and their _FORTIFY_SOURCE forms (__syslog_chk,

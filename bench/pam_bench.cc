@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // pam_bench: pam_totp side by side with pam_google_authenticator, with
 // pam_permit as the floor, each driven through PAM itself.
 //

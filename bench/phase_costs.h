@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Where a pam_totp login spends its time: each step the module takes,
 // timed alone through the core API it calls (same code, same files, same
 // disk), many times over. The minimum is the cost without disturbance from

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fills a state directory fast for scripts/bench-rekey.sh: N records
 // (users u0000000..), each with its own random secret and 10 recovery
 // hashes (made once), written with encode_state_file -- the format FileStore

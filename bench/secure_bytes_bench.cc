@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SecureBytes allocation cost: ns per construct+destroy for the sizes a login
 // uses (typed code, secret, record plaintext, message line), and for a
 // growing buffer (push_back). Not run by make check; build with e.g.

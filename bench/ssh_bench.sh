@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Model 3 of issue 18 alone: whole ssh logins (a key, then a code) through a
 # private sshd on 127.0.0.1 per module, pam_permit, pam_google_authenticator
 # and pam_totp taking turns. As root, after a build:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # State store benchmark (load / locked ledger_only update / locked full
 # rewrite, median and p90): `make bench/state_bench && bench/state_bench [RUNS] [DIR]`.
 noinst_PROGRAMS += bench/state_bench

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // State store benchmark: for one user, the median and p90 over many runs of
 //   load        FileStore::load (open, read, decrypt; no lock, no write)
 //   ledger_only a locked update writing one ledger slot (lock, read, decrypt,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "bench/totp_fixture.h"
 
 #include <sys/stat.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // pam_totp state for the benchmark, made through the project's own core API
 // (the same code path totp-setup uses): a master key, a root-owned 0700
 // state directory, a config file naming both, and one active enrolment per

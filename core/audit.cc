@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The audit trail (core/audit.h). Every value here may come from someone
 // hostile (a user name from the command line, SUDO_USER, a file being
 // imported), so each goes through audit_value: one line per action, and no

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The audit trail: one syslog line (LOG_AUTHPRIV | LOG_NOTICE) for every
 // change to someone's second factor made by root's totp-setup or through
 // the setuid helper: enrol, replace, add/remove an authenticator, remove,

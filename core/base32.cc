@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RFC 4648 section 6 base32. Decoding is two passes over the text: the first
 // validates every character and counts the data characters (so an error can
 // name its position before any secret byte is produced), the second decodes

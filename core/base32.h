@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RFC 4648 base32 (alphabet A-Z2-7).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // See boot_rule.h.
 #include "core/boot_rule.h"
 

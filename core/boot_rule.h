@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The boot rule: what keeps "a code is never accepted twice" true across a
 // power loss when a login does not wait for the disk (issue 18).
 //

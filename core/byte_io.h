@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Bounds-checked little-endian reading and writing of binary formats. Every
 // parse of file bytes goes through SpanReader: a read past the end never
 // touches memory, it only marks the reader failed, and callers check once.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Settings chain: defaults <- config file <- PAM arguments. Every byte of the
 // file and of the arguments is hostile: each value is checked for its type,
 // range and length, and every error names the key and where it came from.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Settings: defaults <- config file (key = value lines, # comments) <- PAM
 // arguments (key=value or bare flags). Every key is validated; an unknown
 // key, a duplicate, a bad value or an out-of-range number is an error that

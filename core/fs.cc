@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // File helpers for root-owned state. Every open refuses to follow a final
 // symlink and checks what it got with fstat on the opened fd (never a
 // separate stat of the path, which could race).

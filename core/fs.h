@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // File helpers for root-owned state: fds as RAII values, opens that refuse
 // symlinks and wrong owners/modes, atomic replacement, and flock locks.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The master key file: created once from the CSPRNG, then only read. Loading
 // checks everything about the file before trusting a byte of it.
 #include "core/key.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The master key: 32 bytes from the OS CSPRNG in key_file, root:root 0600.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // See ldap_connection.h. Every libldap call goes through ConnectionImpl::call, which
 // gives it the time left, watches it and keeps SIGPIPE away from the process.
 #include "core/ldap_connection.h"

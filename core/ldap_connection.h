@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One connection to the directory (OpenLDAP's libldap), used by LdapStore
 // only. It owns the libldap handle and everything libldap does not do for
 // itself (see ../shared/LDAP.md for the measured reasons):

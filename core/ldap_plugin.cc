@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // make_ldap_connection: finds the directory connection's implementation,
 // built as the plugin $(pkglibdir)/ldap_connection.so (see
 // ldap_connection.h for why), or linked in by a program that registered it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // See ldap_store.h.
 #include "core/ldap_store.h"
 

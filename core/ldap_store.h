@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The directory store: one entry per enrolled user in OpenLDAP, shared by
 // every server of a fleet (PRODUCT.md "Many servers", ../shared/LDAP.md).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // See ldap_watchdog.h.
 #include "core/ldap_watchdog.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The deadline libldap cannot keep by itself: a server that accepts a
 // connection (or StartTLS) and then says nothing hangs a TLS handshake
 // forever, whatever LDAP_OPT_TIMEOUT / LDAP_OPT_NETWORK_TIMEOUT say

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # libtotpcore: everything the module and the tool share (not installed).
 noinst_LTLIBRARIES += libtotpcore.la
 libtotpcore_la_SOURCES = \

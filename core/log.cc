@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // syslog lines for the module and the tool. Every value (service, user, host,
 // reason) may come from an attacker, so each is escaped and capped before it
 // reaches the log: no forged lines, no terminal escapes in `journalctl`.

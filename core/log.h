@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // syslog(LOG_AUTHPRIV) lines of the form
 //   pam_totp(SERVICE:auth): user=NAME rhost=HOST: REASON
 // Values are sanitised (control and non-printable bytes escaped, capped in

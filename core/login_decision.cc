@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One login attempt's decision: see login_decision.h.
 #include "core/login_decision.h"
 

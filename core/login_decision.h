@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The decision of one login attempt, under the user's lock, on a freshly
 // read record: locked?, count the attempt, check the answer, record the
 // outcome. Pure but for the `on_record` write it is handed (the store's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // See migrate.h.
 #include "core/migrate.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `totp-setup migrate --to ldap`: every local record (the files store of
 // this server) copied into the directory store, so that a server that
 // already has enrolled users can join a fleet without anyone re-enrolling.

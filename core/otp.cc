@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // HOTP (RFC 4226) and TOTP (RFC 6238) over OpenSSL 3 EVP_MAC "HMAC".
 //
 // Cost model: a login verifies up to 2*kMaxWindow+1 steps. The MAC

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // HOTP (RFC 4226) and TOTP (RFC 6238) over OpenSSL EVP_MAC (HMAC).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pure login decisions: see policy.h.
 #include "core/policy.h"
 

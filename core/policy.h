@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pure login decisions (no I/O, no clock): the lockout state machine with
 // pam_faillock's meanings, and the routing of a typed answer to the TOTP or
 // the recovery-code check. The module feeds in "now" and the record's ledger

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Binary serialisation of the per-user record (layout in record.h). The
 // parsers treat their input as hostile even though it normally comes out of
 // an authenticated decryption: a bug elsewhere or a stolen key must still

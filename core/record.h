@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The per-user record: what we know about one user's enrolment. The store
 // keeps it in two parts on disk (see store.h): the "enrolment" (secret,
 // parameters, recovery hashes: changes rarely) and the "ledger" (replay and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The one interface every reader and writer of enrolment records uses: the
 // login flow (module and helper), the tool and the benchmarks. Two
 // implementations: FileStore (core/store.h, one file per user on this

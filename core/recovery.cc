@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Recovery codes.
 //
 // Alphabet (32 symbols, 5 bits each): "0123456789abcdefghjkmnpqrstvwxyz",

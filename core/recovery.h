@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Single-use recovery codes: made from the OS CSPRNG, shown once, stored only
 // as Argon2id hashes. One Argon2id computation per login attempt: all hashes
 // of a user share one per-user salt, so the candidate is hashed once and then

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // See rekey.h. The order of the steps is the whole point of this file.
 //
 // K = key_file, P = K.previous, N = K.next, T = K.next.tmp; "old" is the

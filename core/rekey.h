@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `totp-setup rekey`: a new master key, and every record sealed again under
 // it, crash-safe at every step (the tool is a thin face of this).
 //

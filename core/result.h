@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Errors as values across core: every fallible function returns Result<T>
 // (or Status for no value). Exceptions are not used for expected failures.
 #pragma once

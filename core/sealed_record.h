@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A record in the directory form (core/ldap_store.h): the same sealed bytes
 // as a state file (core/store.h), cut in two attribute values.
 //   enrolment value = state header (magic, version, key id, length)

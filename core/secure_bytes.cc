@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SecureBytes and the pool its storage comes from.
 //
 // The pool. Secret buffers must stay out of core dumps (MADV_DONTDUMP) and

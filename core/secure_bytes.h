@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SecureBytes: owns secret bytes (keys, TOTP secrets, typed codes, plaintext
 // records). The storage is cleansed with OPENSSL_cleanse when freed or
 // resized, it is move-only so a secret is never copied by accident, and it

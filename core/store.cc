@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The per-user state store (layout and guarantees in store.h).
 //
 // Why two ledger slots: a login must write durably and fast. Rewriting the

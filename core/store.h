@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The per-user state store: one file per user in state_dir, root-owned 0600
 // in a root-owned 0700 directory. Readers and writers go through here only.
 //

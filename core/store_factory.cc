@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // See store_factory.h.
 #include "core/store_factory.h"
 

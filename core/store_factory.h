@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The one place that knows which store the settings ask for
 // (store = files | ldap). Everything else holds a RecordStore.
 #pragma once

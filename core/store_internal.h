@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pieces of the state-file format that store.cc (reading, encoding) and
 // store_update.cc (the locked read-modify-write) share. Not for other users.
 #pragma once

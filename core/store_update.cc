@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The store's locked read-modify-write (see store.h): lock with a bounded
 // wait, sweep a killed writer's temp file, read and authenticate, let the
 // caller decide, write what it asked for (durably for everything but a

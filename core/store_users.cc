@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // FileStore::users(): the state directory's record files, by name.
 #include <dirent.h>
 #include <fcntl.h>

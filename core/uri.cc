@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // otpauth:// URIs (Google's Key Uri Format). Apps differ in what they infer
 // from a missing parameter, so every parameter is always written out.
 #include "core/uri.h"

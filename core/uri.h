@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // otpauth:// URIs in Google's Key Uri Format. We always state algorithm,
 // digits and period (google-authenticator-libpam omits period, which breaks
 // non-30 s enrolments in apps).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // AES-256-GCM through OpenSSL EVP. A nonce is never reused under one key:
 // each seal draws 96 fresh random bits (the number of writes per key is far
 // below the 2^32 random-nonce bound).

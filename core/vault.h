@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Sealing with AES-256-GCM: a fresh random 96-bit nonce per seal; the AAD
 // binds a context (magic, format version, key id, user name, part label) so a
 // blob copied to another user, another part or another key does not open.

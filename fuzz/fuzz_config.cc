@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target for the settings parsers. The input is split at the first
 // NUL: the part before is a config file for parse_config_text, the part after
 // is a list of PAM arguments separated by NUL or newline for apply_pam_args.

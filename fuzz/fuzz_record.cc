@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target for the per-user state formats: the enrolment and ledger
 // parsers, the state-file layout parser and the whole-file decoder (with a
 // fixed key, so the seed files decode completely). Properties checked beyond

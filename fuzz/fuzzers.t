@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Fuzzers: builds every fuzz/fuzz_NAME.cc as a libFuzzer target with
 # AddressSanitizer and UndefinedBehaviorSanitizer, linked with all of core,
 # and runs each for ${FUZZ_SECONDS:-30} seconds on a copy of its seed corpus

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Writes the seed corpus of fuzz_record (fuzz/corpus/record/): serialised
 // enrolments and ledgers and whole state files sealed with the fuzzer's fixed
 // key. Not a fuzz target (the name does not start with fuzz_). Regenerate with

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Fuzz targets are built and run by fuzz/fuzzers.t (with clang's libFuzzer),
 # not by make; here they are only shipped in the tarball. Every
 # fuzz/fuzz_NAME.cc is picked up, with its seed corpus under fuzz/corpus/.

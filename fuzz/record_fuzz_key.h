@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The fixed (public, test-only) key and user of the record fuzzer and of its
 // seed generator, so that seed state files decode completely under fuzzing.
 #pragma once

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The fleet store's directory files (issue 14): the schema in slapd.conf and
 # cn=config form and the example ACL in both forms. They are data for the
 # administrator's slapd, not read by pam_totp itself: installed as they are

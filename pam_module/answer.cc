@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Answers that do not come from our own prompt: see answer.h.
 #include "pam_module/answer.h"
 

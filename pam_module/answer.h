@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Where the module's answer comes from, other than its own prompt:
 // PAM_AUTHTOK (use_first_pass, try_first_pass), and the code that the
 // split_code line keeps for the kept_code line (pam_set_data).

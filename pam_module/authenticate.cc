@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The login flow: settings -> account -> record (read only) -> answer ->
 // locked read-modify-write that counts the attempt, decides and records
 // (its syslog line sent while the disk writes) -> messages to the user,

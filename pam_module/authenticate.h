@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The login flow of pam_sm_authenticate (see DESIGN.md "The login flow").
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // See conversation.h.
 #include "pam_module/conversation.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RAII wrapper around the application's pam_conv: one hidden prompt, info
 // and error messages. Answers come back in SecureBytes; the application's
 // response buffer is cleansed and freed whatever happens.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The only extern "C" file of the module: the two PAM entry points. Nothing
 // may throw across this boundary, so every path is wrapped in try/catch and
 // anything unexpected is a refusal.

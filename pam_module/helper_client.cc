@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Starting and talking to the setuid helper from the module: see
 // helper_client.h. Replies are parsed strictly (parse_reply); requests are
 // written by our own serializer into SecureBytes (the answer is a secret).

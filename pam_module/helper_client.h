@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The module's side of the setuid helper, for PAM applications that do not
 // run as root (screen lockers, pamtester run by a user), the way pam_unix
 // uses unix_chkpwd: the helper judges the answer under the user's lock, as

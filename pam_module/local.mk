@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # pam_totp.so: the PAM module. Only pam_sm_* are exported: the sources build
 # with -fvisibility=hidden, entry.cc marks the two entry points visible, and
 # a version script makes everything else local (template instantiations

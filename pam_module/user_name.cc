@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Typed login name -> account: see user_name.h.
 #include "pam_module/user_name.h"
 

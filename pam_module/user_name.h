@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Which account a typed login name means. Name services accept other forms
 // than the account's own name (case variants, "alice@corp", "CORP\alice" with
 // sssd or winbind): the record must be looked up under the name the system

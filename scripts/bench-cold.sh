@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Issue 18's cold costs in one command, as root (not part of the tests):
 #
 #   sh scripts/bench-cold.sh            # default run, about 4-5 minutes

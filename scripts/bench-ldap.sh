@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The directory store's benchmark in one command (not part of the tests: a
 # slow machine never fails it):
 #   sh scripts/bench-ldap.sh [ldap_bench options]     e.g. --users 500 --tput-rounds 5

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # `totp-setup list` with many users (issue 16: 100,000 users in a few
 # seconds), as root; not part of the tests.
 #

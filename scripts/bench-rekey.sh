@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Issue 16's rekey benchmark, as root (not part of the tests or CI):
 #
 #   sh scripts/bench-rekey.sh                 # 100,000 records

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The benchmark in one command (not part of the pass/fail tests):
 #   sh scripts/bench.sh [pam_bench options]       e.g. --users 400 --rounds 5 --leak 0
 # As root: installs the dependencies (scripts/install-deps.sh, which brings

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The README's first command: on a fresh Debian 12 machine, as root,
 #   sh scripts/demo.sh
 # installs the dependencies, builds pam_totp, installs it into a temporary

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Installs every build, test, demo and packaging dependency of pam_totp from
 # Debian 12's archive. Idempotent: packages already present are left alone.
 # Must run as root (apt-get). Services in the packages (openssh-server) are

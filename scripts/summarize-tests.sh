@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # summarize-tests.sh DIR...  Sums every :test-result: line of the .trs files
 # (automake's per-test result files) under DIRs, lists failures, and ends
 # with the plain line "N passed, N failed, N skipped". Exit 1 if any failed

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # tap-run.sh RESULTS_DIR NAME CMD [ARGS...]
 # Runs a TAP-speaking command outside automake through automake's own TAP
 # driver, so its results land as RESULTS_DIR/NAME.trs and are counted by

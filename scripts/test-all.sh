@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The one test command (README, .ci/run): installs dependencies, builds and
 # runs every suite in a normal build and in an ASan+UBSan build, then the
 # suites that need a whole installed product (real sshd and su logins, the

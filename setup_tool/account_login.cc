@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // AccountService's login for non-root PAM callers (screen lockers,
 // pamtester run by a user): the helper hands the module's question to the
 // very code the module runs as root -- core/login_decision under the

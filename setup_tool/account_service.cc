@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "setup_tool/account_service.h"
 
 #include <algorithm>

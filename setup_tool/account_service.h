@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The privileged half of totp-setup: everything that reads or writes a
 // user's state. Root's totp-setup runs it in-process; for anyone else the
 // setuid helper runs it on their behalf (for their own account only). The

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Where the tool's requests go: straight into AccountService when root runs
 // the tool, or over a pipe to the setuid helper for anyone else. The wizard
 // and the commands are written once against this interface.

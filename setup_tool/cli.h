@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Command line of totp-setup: a command and options, options allowed before
 // or after the command ("totp-setup --config X status" and "totp-setup
 // status --config X" mean the same). Parsing only; no side effects.

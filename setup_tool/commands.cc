@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // init, status, recovery-codes, remove, unlock, and the dispatch.
 #include "setup_tool/commands.h"
 

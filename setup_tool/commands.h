@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The commands of totp-setup. Each returns the process exit status and has
 // printed one clear line on stderr when that is not kExitOk.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "setup_tool/commands_common.h"
 
 #include <sys/stat.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pieces the commands share: settings, the backend for the caller, error
 // to exit status, and asking for a code with retries.
 #pragma once

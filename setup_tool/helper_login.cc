@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // login_state / login for non-root PAM callers: see helper_login.h.
 #include "setup_tool/helper_login.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The helper's answers to a PAM module that runs as the user (a screen
 // locker): login_state before the prompt, login to judge the answer. The
 // helper only ever judges its caller's own account (its real uid).

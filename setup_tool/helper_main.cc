@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // totp-helper: the setuid-root half of self-enrolment (like unix_chkpwd for
 // pam_unix). It serves ONE user, the real uid that started it; the request
 // never names a user, a path or a setting. It trusts nothing it inherits:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The UTF-8 check that the reply parser (to refuse invalid UTF-8) and the
 // JSON writer (to replace it by U+FFFD, as Json::dump does) share.
 #include "setup_tool/json_text.h"

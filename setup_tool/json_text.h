@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pieces of JSON text handling that the protocol's own readers and writer
 // share: request_parser.cc and reply_parser.cc (the byte cursor, the error
 // for a malformed line) and reply_parser.cc and json_writer.cc (the UTF-8

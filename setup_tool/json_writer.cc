@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Our own JSON serializer (serialize_json, write_message) and the helpers
 // that keep secrets in a Json wipeable (cleanse_json, set_secret,
 // push_secret). Json::dump builds its output in a std::string that grows,

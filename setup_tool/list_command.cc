@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // totp-setup list [--json]: every user in the store with what `status`
 // says about them (status_report_of, the same computation). Root only.
 //

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # totp-setup (the tool, unprivileged) and totp-helper (setuid root when
 # installed by the Debian package or a test; `make install` does not set
 # the bit). Their shared pieces live in a small convenience library.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Failure counting and lockout for codes typed into totp-setup (re-enrolment,
 // recovery-codes, remove): the module's state machine from core/policy.h
 // with the Settings' deny / fail_interval / unlock_time. The one difference

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // totp-setup: enrolment wizard and account tool (see totp-setup(1)).
 #include <syslog.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // totp-setup migrate --to ldap [--remove-local] [--json]: the tool's face of
 // core/migrate (see there for what is copied and when a local file goes).
 #include <cstdio>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the tool prints: text for people, one JSON object for scripts.
 // Secret-bearing text is wiped after it is written.
 #pragma once

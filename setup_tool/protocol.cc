@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The pipe protocol's framing and wire forms: MessageReader (one bounded
 // line at a time), parse_message, strict field access, Errc names, and the
 // conversions of the service's values to and from their wire form. The

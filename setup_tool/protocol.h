@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The pipe protocol between totp-setup or pam_totp.so running as a user
 // (unprivileged) and totp-helper (setuid root). One request, one reply, each
 // a single line of JSON of at most kMaxMessageSize bytes including the

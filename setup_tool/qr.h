@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Terminal QR codes for otpauth URIs (libqrencode, error correction M, the
 // whole text in 8-bit mode). Dark modules are "ink": the characters a
 // terminal draws in its foreground colour, so on a dark-on-light terminal the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // totp-setup rekey [--json]: the tool's face of core/rekey (see there for
 // the steps, the files and what happens when a run is interrupted). Root
 // only. Exit 0 when every record is under the new key and the previous key

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // totp-setup's reply parser (parse_reply): a strict reader of one JSON
 // object into a Json (RFC 8259 without fractions or exponents, no duplicate
 // keys, at most 4 levels deep, valid UTF-8 only). It is our own, not the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The helper's request parser (parse_request): a strict reader of one flat
 // JSON object whose values are strings or true/false, checked against the
 // requests of protocol.h. It is our own, not the JSON library's, so that a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // totp-setup revoke (--user NAME | --all) [--sessions]: the answer to a
 // breach. Each user's second factor is revoked (AccountService::revoke):
 // logins refused with a message saying so, never "not enrolled", until

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // totp-setup revoke --sessions: ends a user's running sessions, the breach
 // answer's last step. With systemd-logind, `loginctl terminate-user`;
 // without it (containers, minimal systems), every process whose real or

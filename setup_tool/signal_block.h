@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Blocks the signals a user can send from the terminal (and SIGTERM/SIGHUP)
 // for the lifetime of the object, so a state write that has started also
 // finishes: Ctrl-C never leaves half of an update behind.

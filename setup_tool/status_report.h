@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What `status` and `list` say about one user, computed from the record
 // alone (no store, no settings): one load per user is all `list` needs for
 // 100,000 users, and `status` says exactly the same thing.

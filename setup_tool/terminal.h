@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The terminal side of the wizard: tty checks, sizes, the locale's charset,
 // and line input with echo off for codes. Prompts go to stderr so that
 // stdout carries only the tool's output (QR code, JSON).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `totp-setup enroll`: the wizard, and its --yes form for provisioning.
 #include <pwd.h>
 #include <unistd.h>

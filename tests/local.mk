@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Tests: every area includes its own fragment here.
 # Unit test programs link libtotpcore and cmocka.
 TEST_UNIT_CXXFLAGS = $(AM_CXXFLAGS) $(CMOCKA_CFLAGS) $(CRYPTO_CFLAGS)

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The README's demo (scripts/demo.sh) keeps working: its login part, on the
 # installed build (the part before it is install-deps, autoreconf, configure,
 # make and make install, which scripts/test-all.sh has just done). Checks

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The deploy guide cannot rot: every configuration block of README.md's
 # "Deploy on a server" section is a file in tests/e2e/guide/, verbatim, and
 # every such file is what an e2e suite really logs in through. No root needed.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The e2e harness itself, with stand-in PAM stacks (pam_unix, pam_permit) and
 # no pam_totp: a private sshd on loopback, real ssh on a pty, test users and
 # su through a bind-mounted PAM service. When this suite fails, the other

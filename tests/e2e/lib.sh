@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tests/e2e/lib.sh: shared by the whole-product suites tests/e2e/*.t.
 #
 # A suite sources this file, calls `e2e_init "$@"` and then uses the helpers

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tests/e2e/nonroot.sh: shared by the suites in which a PAM application that
 # does not run as root (pamtester run by a user, the i3lock screen locker)
 # loads pam_totp.so, which then hands the decision to the setuid helper.

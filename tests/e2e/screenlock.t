@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Issue 15: a real screen locker, which runs as the user, never as root:
 # Debian's i3lock, started by an enrolled user on a private Xvfb display,
 # the code typed into it with xdotool as a person would type a password.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # A fleet of three servers through real OpenSSH: one private slapd
 # (tests/ldap/slapd_lib.sh, the shipped schema and example ACL), one master
 # key copied to three pam_totp configs A, B, C (tests/ldap/fleet_lib.sh:

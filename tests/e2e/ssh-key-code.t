@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Key, then code, through real OpenSSH: a private sshd on 127.0.0.1 with the
 # deploy guide's lines (tests/e2e/guide/sshd_config-key-code and
 # pam-key-code: pam_totp alone in the auth stack after the public key), a

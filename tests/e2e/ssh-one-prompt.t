@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Password and code at one prompt through real OpenSSH, and what a stranger
 # who knows no password can do to a user (issue 13, finding 3).
 #

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Password, then code, through real OpenSSH: a private sshd on 127.0.0.1 with
 # the deploy guide's lines (tests/e2e/guide/sshd_config-password-code with
 # pam-password-code: the system's common-auth (pam_unix) then pam_totp;

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Issue 13, finding 1, the module's side: an unprivileged user runs su to an
 # enrolled user under `prlimit --fsize=N` (no limit, 0, 1, 100, 700 bytes),
 # as an attacker with a shell would, hoping that the write which records a

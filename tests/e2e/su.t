@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # su to an enrolled user through pam_totp, on a pseudo-terminal.
 #
 # su chooses its PAM service by its own name, so the test cannot hand it a

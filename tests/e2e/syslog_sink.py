@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # A syslog of the suite's own: a datagram socket that the suites mount on
 # /dev/log in their private mount namespace; every message is appended to
 # OUT as one line. Usage: syslog_sink.py SOCKET OUT READY-FILE

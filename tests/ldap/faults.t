@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # TAP: the directory store when the directory misbehaves (issue 14, "Faults").
 # A private slapd (tests/ldap/slapd_lib.sh), users enrolled in it with the
 # installed tool, logins through tests/pam/pam_driver and the installed

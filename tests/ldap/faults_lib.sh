@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tests/ldap/faults_lib.sh: helpers for tests/ldap/faults.t (directory
 # faults during PAM logins through the installed module).
 #

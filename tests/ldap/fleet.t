@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # TAP: the fleet store the way a fleet is run, at the PAM level. One private
 # slapd (tests/ldap/slapd_lib.sh, the shipped schema and example ACL), one
 # master key copied to three "servers" A, B and C (each its own config,

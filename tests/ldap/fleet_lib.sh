@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tests/ldap/fleet_lib.sh: "servers" of one fleet for the fleet-store suites
 # (tests/ldap/fleet.t at the PAM level, tests/e2e/ssh-fleet.t through sshd).
 #

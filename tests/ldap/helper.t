@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Issue 14: the directory store for callers that are not root. The system
 # config ($PREFIX/etc/security/pam_totp.conf) says store = ldap with SASL
 # EXTERNAL over ldapi:// (the setuid helper binds as root through the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # TAP: `totp-setup migrate --to ldap` the way an administrator moves servers
 # into a fleet (issue 14). One private slapd (tests/ldap/slapd_lib.sh, the
 # shipped schema and example ACL); servers that were in service before the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The directory connection is a plugin ($PREFIX/lib/pam_totp/ldap_connection.so)
 # that pam_totp.so, totp-setup and the helper load only when store = ldap.
 # As an admin and an attacker would find it:

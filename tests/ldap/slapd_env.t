@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # TAP: the test directory itself (tests/ldap/slapd_lib.sh) and the files
 # pam_totp ships for it (ldap/): before a fleet-store suite blames
 # pam_totp, this one shows that the private slapd, the shipped schema and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tests/ldap/slapd_lib.sh: a private slapd for the fleet-store suites.
 #
 # POSIX sh, sourced by a TAP suite (alone or after tests/e2e/lib.sh):

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """stall_starttls.py [PORT]: a fake LDAP server whose TLS handshake stalls.
 
 Listens on 127.0.0.1:PORT (0 or no argument: a free port). The port it

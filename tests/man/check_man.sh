@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # TAP: the three man pages render with groff without a single warning, and
 # pam_totp.conf(5) documents every setting the config parser knows (the
 # names come from the built parser, tests/man/list_settings, so a new key

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test helper for tests/man/check_man.sh, straight from the config parser:
 //   list_settings            prints every setting name known_setting_names()
 //                            returns, one a line (the man page must list each)

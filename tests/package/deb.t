@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # TAP: the Debian package libpam-totp, whole. Builds it from a copy of the
 # source tree (dpkg-buildpackage -us -uc -b), runs lintian on it, installs
 # it, checks files, modes and what postinst made, runs the installed tool

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The licence (issue 16): Apache-2.0 in LICENSE, an SPDX identifier in every
 # source file (scripts/spdx.sh --check), and debian/copyright in the
 # machine-readable format naming the same licence.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Issue 16 through PAM: several authenticators on one account (enroll --add
 # --name, remove --name), per-enrolment parameters, the recovery_codes
 # setting, and revoke. Records are made by the built totp-setup as root

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Issue 18: a TOTP login does not wait for the disk, and a code used before a
 # power loss is still never accepted after it (the boot rule, core/boot_rule.h).
 #   - a TOTP login and a wrong code make no fsync/fdatasync; a recovery code

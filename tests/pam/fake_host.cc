@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test-only overrides linked into pam_driver and exported dynamically
 // (-export-dynamic): a dlopen'ed module resolves time(), clock_gettime(),
 // gettimeofday() and syslog() to these before libc's, so tests control the

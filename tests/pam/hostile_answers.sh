@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # A matrix of hostile answers (empty, huge, control bytes, escape sequences,
 # format strings, non-UTF-8, look-alike digits, the right code with junk):
 # every one is refused with PAM_AUTH_ERR without a crash, nothing of it

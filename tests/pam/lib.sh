@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Common setup for tests/pam/*.sh (TAP). Sourced; needs top_builddir.
 # Each test gets a fresh root-owned 0700 directory with a master key, a state
 # directory, a config file and a PAM confdir whose service files load the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tests/pam: the module driven through libpam itself.
 # policy unit test (pure decisions)
 check_PROGRAMS += tests/pam/test_policy

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Lockout with pam_faillock's meanings: deny failures within fail_interval
 # lock for unlock_time (0: until root unlocks); a locked user is told so and
 # not prompted; the state lives in the record.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Right codes, window edges, outside the window, every algorithm/digits/
 # period, codes typed with spaces, and that the test clock is really used.
 . "$top_srcdir/tests/pam/lib.sh"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test-only tool: prepares key, state directory and user records through
 // the core APIs (the real totp-setup is tested on its own).
 //

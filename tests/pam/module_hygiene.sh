@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The shipped module: exports exactly pam_sm_authenticate and
 # pam_sm_setcred, knows nothing of the test clock, and leaves its host as it
 # found it (open fds, umask, cwd, signal dispositions and masks, rlimits)

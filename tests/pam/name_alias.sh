@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Issue 13, finding 2: a name the name service resolves to an enrolled
 # account is always asked for that account's code, also under nullok, in
 # whatever form it is typed. The attack as the reviewer mounted it: a name

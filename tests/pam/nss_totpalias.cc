@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test-only NSS module (never installed): a name service that, like sssd or
 // winbind, resolves other forms of a name to a local account.
 //

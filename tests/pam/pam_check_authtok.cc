@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test-only PAM module for stacking tests (never installed):
 //   get            asks "Password: " like a password module (pam_get_authtok)
 //                  and so sets PAM_AUTHTOK; returns PAM_SUCCESS

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test driver: runs one pam_authenticate through libpam with service files
 // from a directory of the test's own (pam_start_confdir), answering prompts
 // from the command line. Prints every prompt and message, then

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Recovery codes at the same prompt: once only, case/dash/space-insensitive,
 # "N left" message, one Argon2id computation per attempt, none while locked.
 . "$top_srcdir/tests/pam/lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Replay refusal: the same code twice, an older step after a newer one, and
 # 50 processes racing with one code (exactly one may succeed).
 . "$top_srcdir/tests/pam/lib.sh"

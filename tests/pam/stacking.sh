@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # use_first_pass, try_first_pass and split_code/kept_code, stacked with a module
 # that sets or checks PAM_AUTHTOK (pam_check_authtok.so, test only).
 . "$top_srcdir/tests/pam/lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Not enrolled / pending / nullok; the settings chain (missing default
 # config, bad settings); state files that are tampered, swapped, truncated,
 # foreign-owned, badly moded or symlinked; a missing or wrong key. Every

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Unit tests for core/policy: the lockout state machine and answer routing.
 // C++ headers first: cmocka.h defines macros that clash with them.
 #include <string>

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The audit trail (issue 16, core/audit.h) on the installed product: every
 # change to a second factor by root's totp-setup or through the setuid
 # helper writes exactly one authpriv line

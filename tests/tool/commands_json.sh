@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Every command's --json output parses with jq and has the documented keys;
 # exit statuses and the one-line error; --help for each command; --version;
 # option placement before or after the command.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Issue 13, finding 1: guessing through the setuid helper must be counted,
 # whatever the caller does to it. Mounted the way an attacker with a user's
 # shell would, on the installed product: an unprivileged user runs

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Shared by the tests/tool scripts: TAP helpers and a private config (key
 # and state in a fresh root-owned 0700 directory). Source it; then call
 # tool_setup [EXTRA CONFIG LINES...].

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # totp-setup list [--json] on the installed tool (issue 16): every user in
 # the store with what `status` says of them.
 #   - an empty store: {"users": []};

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # totp-setup tests run by make check (as root; they skip otherwise): QR
 # decoding, the wizard in a real terminal, oathtool agreement, commands and
 # JSON. tests/tool/selfenrol.t (run after install by scripts/test-all.sh)

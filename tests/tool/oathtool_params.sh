@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # For every algorithm, digit count and several periods, the wizard's URI
 # states the parameters, and a code oathtool computes from that URI is the
 # one the wizard accepts (an independent implementation agrees with ours).

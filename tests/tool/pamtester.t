@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Issue 15: a PAM application that does not run as root, and that no one
 # here wrote: Debian's `pamtester`, run by an unprivileged user on a
 # pseudo-terminal (expect, tests/e2e/answer.exp), against PAM services that

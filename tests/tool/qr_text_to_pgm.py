@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Turns a QR code drawn as terminal text (totp-setup --qr ascii|utf8) into a
 PGM image that zbarimg can read: ink (the drawn characters) black, the rest
 white, each module SCALE x SCALE pixels, with a white border added (terminal

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The QR code totp-setup prints is decoded back with zbarimg and compared
 # byte for byte with the URI it prints, in ascii and utf8 drawing, for an
 # issuer with spaces and non-ASCII letters; the drawings have exactly the

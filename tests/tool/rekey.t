@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # TAP: `totp-setup rekey` (issue 16) on the installed tool and module, files
 # store, in a private config (key and state in a fresh root-owned 0700
 # directory). 30 users enrolled with the tool (`enroll --user U --yes

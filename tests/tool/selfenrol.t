@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Self-enrolment without root, on the installed product: an unprivileged
 # user runs $PREFIX/bin/totp-setup, which uses the setuid-root helper
 # $PREFIX/libexec/pam_totp/totp-helper (made setuid for this test and put

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Issue 16 for a user without root, on the installed product (the setuid
 # helper): adding a second authenticator needs a current code and a code
 # from the new one; removing one by name needs a code; after root revokes,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Unit tests of totp-setup's own pieces: command line, the helper protocol's
 // framing and parsing, QR geometry, code input normalisation.
 #include <unistd.h>

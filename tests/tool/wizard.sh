@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The enrolment wizard driven through a real terminal (tmux): the QR code on
 # the screen decodes to the printed URI; a wrong code is refused and asked
 # again with a hint; the right code (from oathtool) activates and recovery

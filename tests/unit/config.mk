@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Settings (core/config) and logging (core/log) unit tests.
 check_PROGRAMS += tests/unit/test_config tests/unit/test_log
 TESTS += tests/unit/test_config tests/unit/test_log

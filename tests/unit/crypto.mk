@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Crypto core unit tests (secure_bytes, base32, otp, uri, recovery) and the
 # oathtool cross-check of our TOTP codes.
 check_PROGRAMS += tests/unit/test_secure_bytes tests/unit/test_base32 tests/unit/test_otp \

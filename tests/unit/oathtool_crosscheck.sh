@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Cross-checks our TOTP codes against oathtool (an independent
 # implementation): random secrets of 10-64 bytes, all three hash algorithms,
 # 6-8 digits, periods 15-300 s, times from 1970 to the far future plus edge

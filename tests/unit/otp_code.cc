@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test-only CLI for the oathtool cross-check: prints our TOTP code.
 //   otp_code ALGORITHM DIGITS PERIOD UNIX_TIME   (base32 secret on stdin)
 //   otp_code --batch   (lines "ALGORITHM DIGITS PERIOD UNIX_TIME BASE32" on

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Encrypted per-user state: fs helpers, master key, record format, vault,
 # store (fail-closed matrix, initialize), and the concurrency/crash tests.
 STATE_UNIT_TESTS = tests/unit/test_fs tests/unit/test_key tests/unit/test_record tests/unit/test_vault \

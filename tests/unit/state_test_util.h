@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared helpers for the state tests (fs, key, record, vault, store): temp
 // directories removed even when a test fails, sample records, and checks
 // that an error has the expected Errc and says why.

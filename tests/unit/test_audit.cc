@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core/audit: the line format (fixed keys in order, values bare or quoted
 // and escaped, hostile targets / SUDO_USER / field names that try to forge
 // a key or a line), the strict /proc/self/loginuid parser, what

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RFC 4648 base32: section 10 vectors, round trips, strict vs lenient, and
 // hostile input, each rejected with an error that names what and where.
 #include <cstdint>

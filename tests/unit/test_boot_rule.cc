@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core/boot_rule: which steps a login may accept after a boot.
 // The property: a step is allowed only if none of its codes could have been
 // typed before the boot, i.e. (t - window) x period >= boot; every step

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core/config: defaults, every key (valid, invalid, boundaries), the file
 // format, hostile bytes, PAM argument overrides and the file checks of
 // load_settings.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core/config: the store setting and the ldap_* settings (issue 14). Values
 // accepted and refused, file-only on the PAM line, and the consistency
 // check (check_ldap_settings) that load_settings applies with store = ldap

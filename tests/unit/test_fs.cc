@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // fs helpers: checked opens refuse symlinks, wrong types, owners, modes and
 // sizes with a reason; read/write helpers; atomic_replace leaves either the
 // old or the new file and no temp file; FileLock excludes other processes.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Master key: creation (O_EXCL, 0600, 32 random bytes), loading with every
 // refusal named (symlink, length, owner, group/world bits, type, missing),
 // key id = first 8 bytes of SHA-256.

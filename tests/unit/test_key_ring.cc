@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The key ring (core/key.h) and the rotation (core/rekey.h): loading
 // <key_file>.previous with every check the key gets (its errors name it);
 // records opened under the previous key; a ledger write into a record under

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The parts of the directory store that need no directory: the filter
 // escape, the time budget, the watchdog (on socket pairs), and LdapStore
 // against its bind password file and against servers that are not there

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core/log: sanitize_for_log escapes and caps; log_event builds one line with
 // sanitised values, drops debug lines unless asked and never treats data as
 // a format string (checked through syslog's LOG_PERROR copy on stderr).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // HOTP/TOTP: every RFC 4226 Appendix D and RFC 6238 Appendix B value,
 // parameter validation, window edges, replay outcome, malformed candidates.
 #include <cstdint>

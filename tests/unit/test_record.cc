@@ -1,7 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
 // Record serialisation: round trips for every field and parameter
 // combination, canonical encoding, and refusal of every truncation, every
 // trailing byte and every out-of-range field.
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
@@ -75,7 +77,7 @@ void test_enrolment_max_size_and_times(void**) {
   Enrolment e = make_enrolment(Algorithm::sha512, 8, 300, kMaxSecretSize, kMaxRecoveryCodes, EnrolmentState::active);
   e.created = std::numeric_limits<std::int64_t>::max();
   const SecureBytes bytes = serialize_enrolment(e);
-  assert_int_equal(bytes.size(), kMaxEnrolmentPlainSize);
+  assert_int_equal(bytes.size(), kMaxEnrolmentV1PlainSize);
   auto back = parse_enrolment(bytes.span());
   expect_ok(back);
   assert_true(back->created == std::numeric_limits<std::int64_t>::max());
@@ -113,7 +115,7 @@ void test_enrolment_bad_fields(void**) {
     for (std::size_t i = 0; i < v.size(); ++i) b[off + i] = v[i];
     return b;
   };
-  expect_error(parse_enrolment(with(kOffVersion, {2}).span()), Errc::unsupported, "version", "version 2");
+  expect_error(parse_enrolment(with(kOffVersion, {3}).span()), Errc::unsupported, "version", "version 3");
   expect_error(parse_enrolment(with(kOffVersion, {0}).span()), Errc::unsupported, "version", "version 0");
   expect_error(parse_enrolment(with(kOffState, {0}).span()), Errc::parse_error, "state", "state 0");
   expect_error(parse_enrolment(with(kOffState, {3}).span()), Errc::parse_error, "state", "state 3");
@@ -260,10 +262,111 @@ void test_ledger_bad_fields(void**) {
   }
 }
 
+// Format version 2: several authenticators, names, revoked.
+Enrolment with_authenticators(std::size_t added) {
+  Enrolment e = make_enrolment(Algorithm::sha1, 6, 30, 20, 5, EnrolmentState::active);
+  e.name = "laptop";
+  for (std::size_t i = 0; i < added; ++i) {
+    Authenticator a;
+    a.name = "phone" + std::to_string(i);
+    a.secret = SecureBytes(kMaxSecretSize);
+    for (std::size_t b = 0; b < a.secret.size(); ++b) a.secret[b] = static_cast<std::uint8_t>(b + i);
+    a.otp = OtpParams{i % 2 == 0 ? Algorithm::sha256 : Algorithm::sha512, 6, 30};
+    a.created = 1800000000 + static_cast<std::int64_t>(i);
+    e.added.push_back(std::move(a));
+  }
+  return e;
+}
+
+void test_enrolment_version_2(void**) {
+  for (std::size_t added = 0; added < kMaxAuthenticators; ++added) {
+    const Enrolment e = with_authenticators(added);
+    assert_true(validate_enrolment(e).ok());
+    const SecureBytes bytes = serialize_enrolment(e);
+    assert_int_equal(bytes[0], kEnrolmentFormatVersion2);
+    assert_true(bytes.size() <= kMaxEnrolmentPlainSize);
+    auto back = parse_enrolment(bytes.span());
+    assert_true(back.ok());
+    expect_same_enrolment(e, *back);
+    assert_string_equal(back->name.c_str(), "laptop");
+    assert_int_equal(back->added.size(), added);
+    for (std::size_t i = 0; i < added; ++i) {
+      assert_string_equal(back->added[i].name.c_str(), e.added[i].name.c_str());
+      assert_true(constant_time_equal(back->added[i].secret.span(), e.added[i].secret.span()));
+      assert_int_equal(static_cast<int>(back->added[i].otp.algorithm), static_cast<int>(e.added[i].otp.algorithm));
+      assert_true(back->added[i].created == e.added[i].created);
+    }
+    assert_int_equal(login_authenticators(*back).size(), added + 1);
+    // Every truncation is refused.
+    for (std::size_t cut = 0; cut < bytes.size(); ++cut) assert_false(parse_enrolment(bytes.span().first(cut)).ok());
+  }
+  // Revoked: round trip, and no authenticator a login may check.
+  Enrolment r = make_enrolment(Algorithm::sha1, 6, 30, 20, 3, EnrolmentState::active);
+  r.revoked = true;
+  auto back = parse_enrolment(serialize_enrolment(r).span());
+  assert_true(back.ok());
+  assert_true(back->revoked);
+  assert_int_equal(login_authenticators(*back).size(), 0);
+  // An unrevoked, unnamed single authenticator is written as version 1.
+  const Enrolment plain = make_enrolment(Algorithm::sha1, 6, 30, 20, 3, EnrolmentState::active);
+  assert_int_equal(serialize_enrolment(plain)[0], kEnrolmentFormatVersion);
+}
+
+void test_enrolment_version_2_refusals(void**) {
+  Enrolment e = with_authenticators(2);
+  e.added[1].name = e.added[0].name;
+  assert_false(validate_enrolment(e).ok());  // two with one name
+  e = with_authenticators(1);
+  e.added[0].name = "laptop";
+  assert_false(validate_enrolment(e).ok());  // the first one's name
+  e = with_authenticators(1);
+  e.added[0].otp.digits = 8;
+  assert_false(validate_enrolment(e).ok());  // another length
+  e = with_authenticators(1);
+  e.added[0].otp.period = 60;
+  assert_false(validate_enrolment(e).ok());  // another period
+  e = with_authenticators(1);
+  e.added[0].name = "my phone";
+  assert_false(validate_enrolment(e).ok());  // a space
+  e = with_authenticators(kMaxAuthenticators);
+  assert_false(validate_enrolment(e).ok());  // one too many
+  for (std::string_view bad : {"", "-x", "a b", "x\n", "\xc3\xa9", "012345678901234567890123456789012"}) {
+    assert_false(validate_authenticator_name(bad).ok());
+  }
+  assert_true(validate_authenticator_name("ops.admin+2@site_b-1").ok());
+  // Hostile bytes: a version 2 enrolment whose added secret is too short,
+  // whose flags are unknown, or that is a version 1 enrolment in disguise.
+  SecureBytes good = serialize_enrolment(with_authenticators(1));
+  SecureBytes flags = good.clone();
+  flags[1] = 0x80;
+  assert_false(parse_enrolment(flags.span()).ok());
+  Enrolment disguise = make_enrolment(Algorithm::sha1, 6, 30, 20, 0, EnrolmentState::active);
+  disguise.revoked = true;
+  SecureBytes v2 = serialize_enrolment(disguise);
+  v2[1] = 0;  // clear the revoked flag: now a version 1 enrolment written as version 2
+  assert_false(parse_enrolment(v2.span()).ok());
+  SecureBytes dup = serialize_enrolment(with_authenticators(1));
+  // the added one's name ("phone0") becomes the first's ("laptop" is 6 bytes too)
+  for (std::size_t i = 0; i + 6 <= dup.size(); ++i) {
+    if (std::string_view(reinterpret_cast<const char*>(dup.data() + i), 6) == "phone0") {
+      std::memcpy(dup.data() + i, "laptop", 6);
+      break;
+    }
+  }
+  assert_false(parse_enrolment(dup.span()).ok());
+}
+
 void test_clone_record(void**) {
   const Record r = state_test::sample_record(0x11, 7);
   const Record c = clone_record(r);
   state_test::expect_same_record(r, c);
+  Record multi;
+  multi.enrolment = with_authenticators(3);
+  multi.enrolment.revoked = false;
+  const Record m = clone_record(multi);
+  assert_int_equal(m.enrolment.added.size(), 3);
+  assert_string_equal(m.enrolment.name.c_str(), "laptop");
+  assert_ptr_not_equal(m.enrolment.added[0].secret.data(), multi.enrolment.added[0].secret.data());
   assert_ptr_not_equal(r.enrolment.secret.data(), c.enrolment.secret.data());
 }
 
@@ -280,6 +383,8 @@ int main() {
       cmocka_unit_test(test_ledger_rhost_cut_and_cleaned),
       cmocka_unit_test(test_ledger_bad_fields),
       cmocka_unit_test(test_clone_record),
+      cmocka_unit_test(test_enrolment_version_2),
+      cmocka_unit_test(test_enrolment_version_2_refusals),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Recovery codes: format, alphabet, uniqueness, normalisation, Argon2id
 // hash + find, exactly one Argon2id computation per find, hostile input.
 #include <array>

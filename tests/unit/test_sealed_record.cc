@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // core/sealed_record.h: the directory form of a record (enrolment value and
 // ledger value). Round trips, a new ledger for the stored enrolment, and
 // everything that must be refused: another user, another enrolment, a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SecureBytes and the constant-time helpers: construction, move-only
 // ownership, growth, truncation, clearing, comparisons; the secure pool
 // (pages left out of core dumps, blocks wiped when freed, no overlap, no

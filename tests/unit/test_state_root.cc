@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The state checks that need root: files and directories chown'ed to another
 // uid are refused with "owner" (checked opens, master key, store files, lock
 // files, state dir, initialize), and what root creates is root:root. Not

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // FileStore: user names, round trips through the file, update semantics (ledger
 // slots written in place, everything replaced, remove), the fail-closed
 // matrix (every bit of every region, every truncation, swapped files, wrong

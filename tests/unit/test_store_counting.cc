@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pessimistic accounting and the store's defences against a caller who
 // controls the process (issue 13): the failure is on disk before a code is
 // looked at, a process killed right after the check has it counted, a wrong

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // FileStore under pressure: 50 processes doing locked read-modify-write at once
 // lose no update (ledger-only and whole-file writes mixed, readers running
 // alongside never fail), and a writer killed with SIGKILL at random moments

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // otpauth:// URIs: exact expected strings, percent-encoding of reserved
 // characters and UTF-8 in issuer and account, every parameter present.
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Vault: AES-256-GCM round trips, fresh nonces, and refusal of every flipped
 // bit, every truncation, a wrong key and a wrong context (AAD).
 #include <openssl/evp.h>
