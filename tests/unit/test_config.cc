@@ -123,7 +123,8 @@ void test_known_names(void**) {
                                          "issuer", "nullok", "debug", "deny", "unlock_time", "fail_interval",
                                          "use_first_pass", "try_first_pass", "split_code", "kept_code", "prompt",
                                          "store", "ldap_uri", "ldap_base", "ldap_bind_dn",
-                                         "ldap_bind_password_file", "ldap_ca_file", "ldap_timeout"};
+                                         "ldap_bind_password_file", "ldap_ca_file", "ldap_timeout",
+                                         "recovery_codes"};
   const auto names = totp::known_setting_names();
   assert_int_equal(names.size(), want.size());
   for (const auto& w : want) {
@@ -140,7 +141,7 @@ void test_known_names(void**) {
       {"prompt", "Code: "}, {"store", "ldap"}, {"ldap_uri", "ldap://dir1.example.com ldaps://dir2.example.com:636"},
       {"ldap_base", "ou=totp,dc=example,dc=com"}, {"ldap_bind_dn", "cn=pam_totp,ou=services,dc=example,dc=com"},
       {"ldap_bind_password_file", "/etc/security/pam_totp.ldap"}, {"ldap_ca_file", "/etc/ssl/dir-ca.pem"},
-      {"ldap_timeout", "7"}};
+      {"ldap_timeout", "7"}, {"recovery_codes", "4"}};
   assert_int_equal(sample.size(), want.size());
   std::string file;
   std::vector<std::string> arg_store;
@@ -213,6 +214,7 @@ void test_numbers(void**) {
       {"deny", 0, 1000, &Settings::deny},
       {"unlock_time", 0, 31536000, &Settings::unlock_time},
       {"fail_interval", 1, 31536000, &Settings::fail_interval},
+      {"recovery_codes", 1, 32, &Settings::recovery_codes},
   };
   for (const auto& r : ranges) {
     for (long long v : {r.lo, r.hi, (r.lo + r.hi) / 2}) {
