@@ -30,22 +30,14 @@ Result<std::optional<Decision>> check_answer(Record& rec, const LoginAttempt& a,
     // Every authenticator of the account is tried, whichever matches (no
     // early exit); they share the period, so one last used step refuses a
     // used or older code on each of them.
-    std::optional<VerifyResult> accepted;
-    bool replayed = false;
-    for (const AuthenticatorView& auth : login_authenticators(enrolment)) {
-      auto checked = totp_verify(auth.secret, auth.otp, candidate->view(), a.now, a.window, floor);
-      if (!checked) return checked.error();
-      if (checked->outcome == VerifyOutcome::accepted && !accepted) {
-        accepted = *checked;
-        verdict.authenticator = auth.name;
-      }
-      replayed = replayed || checked->outcome == VerifyOutcome::replayed;
-    }
-    if (accepted) {
-      ledger.last_used_step = accepted->step;
+    auto checked = check_authenticators(enrolment, candidate->view(), a.now, a.window, floor);
+    if (!checked) return checked.error();
+    if (checked->accepted_step) {
+      ledger.last_used_step = checked->accepted_step;
+      verdict.authenticator = checked->authenticator;
       return std::optional<Decision>(Decision::accepted_totp);
     }
-    verdict.decision = replayed ? Decision::replayed : Decision::wrong;
+    verdict.decision = checked->replayed ? Decision::replayed : Decision::wrong;
     return std::optional<Decision>();
   }
   if (kind == AnswerKind::recovery) {
@@ -65,6 +57,21 @@ Result<std::optional<Decision>> check_answer(Record& rec, const LoginAttempt& a,
 }
 
 }  // namespace
+
+Result<AuthenticatorCheck> check_authenticators(const Enrolment& e, std::string_view candidate, std::int64_t now,
+                                                int window, std::optional<std::uint64_t> used_floor) {
+  AuthenticatorCheck out;
+  for (const AuthenticatorView& auth : login_authenticators(e)) {
+    auto v = totp_verify(auth.secret, auth.otp, candidate, now, window, used_floor);
+    if (!v) return v.error();
+    if (v->outcome == VerifyOutcome::accepted && !out.accepted_step) {
+      out.accepted_step = v->step;
+      out.authenticator = auth.name;
+    }
+    out.replayed = out.replayed || v->outcome == VerifyOutcome::replayed;
+  }
+  return out;
+}
 
 LoginAttempt login_attempt(const Settings& settings, const SecureBytes* answer, std::int64_t now,
                            std::string_view rhost, const RecordStore& store) {

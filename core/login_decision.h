@@ -62,6 +62,17 @@ std::int64_t boot_rule_time(const RecordStore& store);
 constexpr const char* kRevokedLogReason =
     "refused: the second factor was revoked (totp-setup revoke); the account must be enrolled again";
 
+// A TOTP candidate checked against every authenticator of the enrolment
+// (login_authenticators), all of them whatever matches. The login and the
+// tool's proof of possession both use it.
+struct AuthenticatorCheck {
+  std::optional<std::uint64_t> accepted_step;  // set: accepted at this step
+  std::string authenticator;                   // the one that accepted
+  bool replayed = false;                       // some authenticator saw a used step
+};
+Result<AuthenticatorCheck> check_authenticators(const Enrolment& e, std::string_view candidate, std::int64_t now,
+                                                int window, std::optional<std::uint64_t> used_floor);
+
 inline bool is_acceptance(Decision d) { return d == Decision::accepted_totp || d == Decision::accepted_recovery; }
 
 // Decides `attempt` against `record` and says what the store must write.

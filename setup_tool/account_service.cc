@@ -198,19 +198,13 @@ Status AccountService::with_proof(const SecureBytes* proof, const Action& action
     // the account's authenticators proves possession.
     const std::int64_t boot = boot_rule_time(*store_);
     const auto floor = used_steps_floor(ledger.last_used_step, boot, rec->enrolment.otp, settings_.window);
-    std::optional<VerifyResult> accepted;
-    bool replayed = false;
-    for (const AuthenticatorView& auth : login_authenticators(rec->enrolment)) {
-      auto v = totp_verify(auth.secret, auth.otp, candidate->view(), t, settings_.window, floor);
-      if (!v) return v.error();
-      if (v->outcome == VerifyOutcome::accepted && !accepted) accepted = *v;
-      replayed = replayed || v->outcome == VerifyOutcome::replayed;
+    auto checked = check_authenticators(rec->enrolment, candidate->view(), t, settings_.window, floor);
+    if (!checked) return checked.error();
+    if (!checked->accepted_step) {
+      return wrong(checked->replayed ? make_error(Errc::permission, "that code was already used: wait for the next one")
+                                     : wrong_code_error());
     }
-    if (!accepted) {
-      return wrong(replayed ? make_error(Errc::permission, "that code was already used: wait for the next one")
-                            : wrong_code_error());
-    }
-    ledger.last_used_step = accepted->step;
+    ledger.last_used_step = checked->accepted_step;
     record_success(ledger);
     auto w = action(*rec);
     if (!w) return w;
