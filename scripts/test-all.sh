@@ -9,7 +9,9 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 out="$src/_build"
 jobs=$(nproc 2>/dev/null || echo 2)
 
-step() { printf '\n=== %s\n' "$*"; }
+started=$(date +%s)
+# Each step prints the seconds since the start, so a slow suite shows itself.
+step() { printf '\n=== [%ss] %s\n' "$(( $(date +%s) - started ))" "$*"; }
 
 step "dependencies"
 "$src/scripts/install-deps.sh" || { echo "dependency installation failed"; echo "0 passed, 1 failed"; exit 1; }
