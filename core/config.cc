@@ -367,6 +367,8 @@ constexpr SettingDef kSettings[] = {
     {"ldap_bind_password_file", &set_path<&Settings::ldap_bind_password_file>},
     {"ldap_ca_file", &set_path<&Settings::ldap_ca_file>},
     {"ldap_timeout", &set_int<&Settings::ldap_timeout, 1, 120>},
+    {"remember", &set_int<&Settings::remember, 0, kMaxRememberSeconds>},
+    {"notify_command", &set_path<&Settings::notify_command>},
 };
 
 const SettingDef* find_setting(std::string_view key) {
@@ -476,7 +478,7 @@ std::string errno_text(int err) { return std::strerror(err); }
 
 bool is_file_only_setting(std::string_view key) {
   return key == "deny" || key == "unlock_time" || key == "fail_interval" || key == "store" ||
-         key.substr(0, 5) == "ldap_";
+         key == "notify_command" || key.substr(0, 5) == "ldap_";
 }
 
 Status apply_setting(Settings& s, std::string_view key, std::optional<std::string_view> value,

@@ -69,7 +69,19 @@ struct Settings {
   std::string ldap_bind_password_file;  // absolute path
   std::string ldap_ca_file;             // absolute path
   int ldap_timeout = 5;                 // 1..120
+
+  // Trusted devices (core/trusted_device.h): after a right code, the same
+  // SSH public key from the same address is not asked again for this many
+  // seconds. 0 = off; at most kMaxRememberSeconds (30 days).
+  int remember = 0;
+  // The event hook (core/notify.h): an absolute path run, detached and
+  // unprivileged, on lockout, recovery-code use, enrolment, replacement,
+  // removal and revoke. Empty = none. File-only: the module, the tool and
+  // the helper must all report the same events.
+  std::string notify_command;
 };
+
+constexpr int kMaxRememberSeconds = 30 * 24 * 3600;
 
 // One setting: key and value as text. `where` prefixes messages, e.g.
 // "/etc/security/pam_totp.conf:12" or "PAM argument".

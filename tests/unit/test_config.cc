@@ -124,7 +124,7 @@ void test_known_names(void**) {
                                          "use_first_pass", "try_first_pass", "split_code", "kept_code", "prompt",
                                          "store", "ldap_uri", "ldap_base", "ldap_bind_dn",
                                          "ldap_bind_password_file", "ldap_ca_file", "ldap_timeout",
-                                         "recovery_codes"};
+                                         "recovery_codes", "remember", "notify_command"};
   const auto names = totp::known_setting_names();
   assert_int_equal(names.size(), want.size());
   for (const auto& w : want) {
@@ -141,7 +141,8 @@ void test_known_names(void**) {
       {"prompt", "Code: "}, {"store", "ldap"}, {"ldap_uri", "ldap://dir1.example.com ldaps://dir2.example.com:636"},
       {"ldap_base", "ou=totp,dc=example,dc=com"}, {"ldap_bind_dn", "cn=pam_totp,ou=services,dc=example,dc=com"},
       {"ldap_bind_password_file", "/etc/security/pam_totp.ldap"}, {"ldap_ca_file", "/etc/ssl/dir-ca.pem"},
-      {"ldap_timeout", "7"}, {"recovery_codes", "4"}};
+      {"ldap_timeout", "7"}, {"recovery_codes", "4"},
+      {"remember", "86400"}, {"notify_command", "/usr/local/sbin/totp-notify"}};
   assert_int_equal(sample.size(), want.size());
   std::string file;
   std::vector<std::string> arg_store;
@@ -180,7 +181,9 @@ void test_known_names(void**) {
     assert_false(s->split_code);
     assert_false(s->kept_code);
     assert_string_equal(s->prompt.c_str(), "Code: ");
-    if (s == &a) {  // the store settings are file-only: only `a` has them
+    assert_int_equal(s->remember, 86400);
+    if (s == &a) {
+      assert_string_equal(s->notify_command.c_str(), "/usr/local/sbin/totp-notify");  // the store settings are file-only: only `a` has them
       assert_true(s->store == Settings::StoreKind::ldap);
       assert_int_equal(s->ldap_uri.size(), 2);
       assert_string_equal(s->ldap_uri[1].c_str(), "ldaps://dir2.example.com:636");
@@ -215,6 +218,7 @@ void test_numbers(void**) {
       {"unlock_time", 0, 31536000, &Settings::unlock_time},
       {"fail_interval", 1, 31536000, &Settings::fail_interval},
       {"recovery_codes", 1, 32, &Settings::recovery_codes},
+      {"remember", 0, 2592000, &Settings::remember},
   };
   for (const auto& r : ranges) {
     for (long long v : {r.lo, r.hi, (r.lo + r.hi) / 2}) {
