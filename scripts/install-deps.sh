@@ -15,6 +15,7 @@ PACKAGES="
   openssh-server openssh-client util-linux passwd procps iproute2
   clang libclang-rt-14-dev
   libpam-google-authenticator libpam-oath
+  fail2ban libpam-u2f
   i3lock xvfb xdotool
   debhelper dpkg-dev fakeroot lintian groff groff-base man-db
   slapd ldap-utils libldap-dev

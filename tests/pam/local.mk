@@ -52,3 +52,7 @@ PAM_TESTS = \
 TESTS += $(PAM_TESTS)
 dist_check_SCRIPTS += $(PAM_TESTS)
 EXTRA_DIST += tests/pam/lib.sh
+# Run once, on the normal build, by scripts/test-all.sh (they add
+# system accounts or need fail2ban): the shipped fail2ban filter on lines the
+# module wrote, and the exemption and pam_u2f stacks.
+EXTRA_DIST += tests/pam/fail2ban.t tests/pam/exemptions.t tests/pam/exemptions

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // core/log: sanitize_for_log escapes and caps; log_event builds one line with
-// sanitised values, drops debug lines unless asked and never treats data as
-// a format string (checked through syslog's LOG_PERROR copy on stderr).
+// sanitised values (no space in service, user or host), drops debug lines
+// unless asked and never treats data as a format string (checked through
+// syslog's LOG_PERROR copy on stderr).
 #include <fcntl.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -136,6 +137,57 @@ void test_log_event_line(void**) {
   assert_true(l.find(std::string(254, 'r')) == std::string::npos);
 }
 
+// The service, user and host values never hold a space: a space there is
+// \x20, so no value can end its field early and forge the next one (a user
+// name "x rhost=10.9.9.9" typed at ssh's login prompt must not give a log
+// reader such as fail2ban a second rhost=). The reason keeps its spaces.
+void test_fields_without_spaces(void**) {
+  totp::LogContext forged{"sshd", "x rhost=10.9.9.9", "127.0.0.5", false};
+  const std::string f = capture(forged, LOG_NOTICE, "wrong code");
+  assert_true(f.find("pam_totp(sshd:auth): user=x\\x20rhost=10.9.9.9 rhost=127.0.0.5: wrong code\n") !=
+              std::string::npos);
+  const std::string ours = f.substr(f.find("pam_totp("));
+  // After "auth):", before rhost=, after its value, inside "wrong code".
+  assert_int_equal(std::count(ours.begin(), ours.end(), ' '), 4);
+  assert_true(f.find(" rhost=10.9.9.9") == std::string::npos);
+
+  totp::LogContext spaced{"my service", " ", "a b:c", false};
+  const std::string s = capture(spaced, LOG_NOTICE, "wrong code (malformed answer); now locked");
+  assert_true(s.find("pam_totp(my\\x20service:auth): user=\\x20 rhost=a\\x20b:c: "
+                     "wrong code (malformed answer); now locked\n") != std::string::npos);
+
+  // Every byte in each field: printable ASCII other than ' ' and '\\' as it
+  // is, everything else \xNN; the line stays one line of printable ASCII.
+  for (int b = 0; b < 256; ++b) {
+    const char c = static_cast<char>(b);
+    const std::string v = std::string("a") + c + "b";
+    std::string want(1, c);
+    if (b <= 0x20 || b >= 0x7f || b == '\\') {
+      char esc[8];
+      snprintf(esc, sizeof esc, "\\x%02x", b);
+      want = esc;
+    }
+    totp::LogContext ctx{v, v, v, false};
+    const std::string line = capture(ctx, LOG_NOTICE, "r");
+    const std::string expect = "pam_totp(a" + want + "b:auth): user=a" + want + "b rhost=a" + want + "b: r\n";
+    assert_true(line.size() >= expect.size());
+    assert_string_equal(line.substr(line.size() - expect.size()).c_str(), expect.c_str());
+    for (std::size_t i = 0; i + 1 < line.size(); ++i) {
+      assert_true(line[i] >= 0x20 && line[i] <= 0x7e);
+    }
+  }
+
+  // A long user name of spaces is capped on an escape boundary like any value.
+  totp::LogContext longname{"sshd", std::string(300, ' '), "192.0.2.1", false};
+  const std::string l = capture(longname, LOG_NOTICE, "wrong code");
+  std::string esc63;
+  for (int i = 0; i < 63; ++i) esc63 += "\\x20";
+  assert_true(l.find("user=" + esc63 + "... rhost=192.0.2.1: wrong code") != std::string::npos);
+
+  // sanitize_for_log (free text, other callers) keeps spaces as they are.
+  assert_string_equal(sanitize_for_log("a b").c_str(), "a b");
+}
+
 }  // namespace
 
 int main() {
@@ -145,6 +197,7 @@ int main() {
       cmocka_unit_test(test_every_byte),
       cmocka_unit_test(test_cap),
       cmocka_unit_test(test_log_event_line),
+      cmocka_unit_test(test_fields_without_spaces),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
