@@ -229,7 +229,8 @@ Status remove_leftover_temp(int dirfd, const std::string& name) {
   return ok_status();
 }
 
-Status atomic_replace(int dirfd, const std::string& name, std::span<const std::uint8_t> data, mode_t mode) {
+Status atomic_replace(int dirfd, const std::string& name, std::span<const std::uint8_t> data, mode_t mode,
+                      const std::function<void()>& while_flushing) {
   if (name.empty() || name.find('/') != std::string::npos || name[0] == '.') {
     return make_error(Errc::invalid_argument, "atomic_replace: bad file name '" + name + "'");
   }
@@ -242,7 +243,8 @@ Status atomic_replace(int dirfd, const std::string& name, std::span<const std::u
   TempFileGuard guard(dirfd, tmp);
   // The umask may have cut bits from `mode`; set exactly what was asked.
   if (::fchmod(fd.get(), mode) != 0) return make_error(Errc::io_error, "fchmod " + tmp + ": " + errno_text(errno));
-  if (auto st = write_all(fd.get(), data); !st.ok()) return make_error(Errc::io_error, name + ": " + st.error().message);
+  if (auto st = write_all(fd.get(), data); !st.ok()) return make_error(Errc::io_error, "writing " + tmp + ": " + st.error().message);
+  if (while_flushing) while_flushing();
   if (::fsync(fd.get()) != 0) return make_error(Errc::io_error, "fsync " + tmp + ": " + errno_text(errno));
   if (::renameat(dirfd, tmp.c_str(), dirfd, name.c_str()) != 0) {
     return make_error(Errc::io_error, "rename to " + name + ": " + errno_text(errno));

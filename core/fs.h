@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -71,7 +72,12 @@ Status pwrite_all(int fd, std::span<const std::uint8_t> data, off_t offset);
 // the writers of `name` (the store holds the user's lock): a leftover of a
 // writer that was killed is removed first, so at most one temp file per
 // name can ever exist, and only until the next write of that name.
-Status atomic_replace(int dirfd, const std::string& name, std::span<const std::uint8_t> data, mode_t mode);
+// `while_flushing`, if set, runs once the data is written and before the
+// fsyncs (a login's log line goes out while the disk works): an error after
+// it means the new file is not known to be durable (the old one may or may
+// not have been replaced: the rename is atomic either way).
+Status atomic_replace(int dirfd, const std::string& name, std::span<const std::uint8_t> data, mode_t mode,
+                      const std::function<void()>& while_flushing = {});
 // ".<name>.tmp": never a valid name of its own (names may not start with '.').
 std::string temp_name_for(const std::string& name);
 // Removes a leftover temp file of `name` (a killed writer's); absent is fine.

@@ -38,6 +38,11 @@ Result<std::optional<Decision>> check_answer(Record& rec, const LoginAttempt& a,
       return std::optional<Decision>(Decision::accepted_totp);
     }
     verdict.decision = checked->replayed ? Decision::replayed : Decision::wrong;
+    const auto period = static_cast<std::int64_t>(enrolment.otp.period);
+    if (ledger.last_used_step && period > 0 && *ledger.last_used_step <= static_cast<std::uint64_t>(INT64_MAX / period) &&
+        a.now < static_cast<std::int64_t>(*ledger.last_used_step) * period) {
+      verdict.clock_behind_seconds = static_cast<std::int64_t>(*ledger.last_used_step) * period - a.now;
+    }
     return std::optional<Decision>();
   }
   if (kind == AnswerKind::recovery) {
@@ -142,6 +147,8 @@ Result<RecordStore::Write> judge_login(std::optional<Record>& rec, const LoginAt
   verdict.decision = **outcome;
   record_success(rec->ledger, attempt.now, attempt.rhost);
   verdict.recovery_left = rec->enrolment.recovery_hashes.size();
+  // A recovery code says the phone may be gone: no device stays trusted.
+  if (verdict.decision == Decision::accepted_recovery) clear_trusted_devices(rec->enrolment.devices);
   return verdict.decision == Decision::accepted_recovery ? RecordStore::Write::everything : RecordStore::Write::ledger_only;
 }
 
@@ -178,6 +185,10 @@ void log_verdict(const LogContext& ctx, const LoginVerdict& v, bool nullok) {
     case Decision::replayed:
     case Decision::malformed:
       break;
+  }
+  if (v.clock_behind_seconds > 0) {
+    log_event(ctx, LOG_WARNING, "clock is behind the last used code by " + std::to_string(v.clock_behind_seconds) +
+                                    " s: codes are refused until then (was the system clock set back?)");
   }
   std::string reason = v.decision == Decision::replayed    ? "replayed code"
                        : v.decision == Decision::malformed ? "wrong code (malformed answer)"

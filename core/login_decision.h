@@ -35,6 +35,11 @@ struct LoginVerdict {
   std::uint64_t argon2_runs = 0;     // Argon2id computations made for this attempt
   std::int64_t wait_seconds = 0;     // too_early: until the first code that can be accepted
   std::string authenticator;         // accepted_totp: the name of the authenticator whose code it was
+  // A TOTP code refused while the clock is before the last used step (it
+  // was set back, or was ahead when that code was used): how many seconds
+  // until the clock reaches that step again. No code can be accepted
+  // before then; log_verdict says so in a line of its own.
+  std::int64_t clock_behind_seconds = 0;
 };
 
 struct LoginAttempt {

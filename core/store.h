@@ -69,7 +69,9 @@ class FileStore final : public RecordStore, public SealedKeyProbe {
   // releases. A ledger update is a pwrite into the spare slot, not waited
   // for on the disk (ledger_writes_durable() is false); everything and
   // remove are durable (fsync) before update returns. `while_flushing`
-  // runs after the write, under the user's lock.
+  // runs under the user's lock after the ledger's pwrite, or for a whole
+  // file once its data is written and before its fsyncs and rename: an
+  // error after it means the write is not known to be durable.
   //
   // update_checked: `on_record` pwrites the counted ledger into the spare
   // slot at once. A right code's ledger_only overwrites the same spare

@@ -187,10 +187,12 @@ Status FileStore::update_checked(std::string_view user, const CheckingMutator& m
   const std::uint64_t seq = current ? current->seq + 1 : 1;
   auto file = encode_state_file(keys_.current, user, *record, seq);
   if (!file) return keep_counted(about(state_dir_, user, file.error()));
-  if (auto st = atomic_replace(dirfd_.get(), name, *file, 0600); !st) {
+  // The caller's log line goes out once the data is written, while the
+  // disk syncs (atomic_replace): a failing fsync or rename after it is
+  // still an error, and the caller takes its verdict back.
+  if (auto st = atomic_replace(dirfd_.get(), name, *file, 0600, while_flushing); !st) {
     return keep_counted(about(state_dir_, user, st.error()));
   }
-  if (while_flushing) while_flushing();
   return ok_status();
 }
 

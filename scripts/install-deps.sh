@@ -19,6 +19,7 @@ PACKAGES="
   i3lock xvfb xdotool
   debhelper dpkg-dev fakeroot lintian groff groff-base man-db
   slapd ldap-utils libldap-dev
+  libfuse3-dev fuse3
 "
 
 if [ "$(id -u)" -ne 0 ]; then

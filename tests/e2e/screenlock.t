@@ -27,6 +27,7 @@ for t in Xvfb i3lock xdotool xauth mcookie python3; do
   command -v $t >/dev/null 2>&1 || skip_all "$t not installed (scripts/install-deps.sh)"
 done
 [ -f /etc/pam.d/i3lock ] || skip_all "/etc/pam.d/i3lock missing (the i3lock package installs it)"
+e2e_need_ns /etc/pam.d/i3lock   # the locker runs in a mount namespace of its own (below)
 . "$E2E_DIR/nonroot.sh"
 
 MADE_X11_DIR=0
@@ -95,7 +96,7 @@ ok "$B enrolled (window = $NR_WINDOW), Xvfb on :$DPY$([ $logs = 1 ] && echo ', s
 # ("clearing auth wrong"); keys typed before that would be lost. Waits
 # until the locker's window is up and it holds the keyboard.
 lock() {
-  setpriv --pdeathsig KILL -- unshare --mount --propagation private --pid --fork --kill-child -- sh -c '
+  setpriv --pdeathsig KILL -- unshare --mount --propagation "$E2E_NS_MODE" --pid --fork --kill-child -- sh -c '
     mount --bind "$1" /etc/pam.d/i3lock || exit 97
     cd / || exit 97
     setpriv --reuid="$2" --regid="$3" --init-groups -- \

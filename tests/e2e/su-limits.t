@@ -27,6 +27,7 @@
 # on-write /dev where there is none), so no system logger is needed.
 . "${SRC_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/e2e/lib.sh"
 e2e_init "$@"
+e2e_need_ns /etc/pam.d/su   # every point is an su: skipped, with the reason, where no namespace can be made
 for t in prlimit python3 mount flock; do command -v $t >/dev/null 2>&1 || skip_all "$t not installed"; done
 
 DENY=5
@@ -57,7 +58,7 @@ su_lim() {
   _d=$(mktemp -d "$E2E_TMP/dev.XXXXXX")   # a /dev overlay's dirs: one per su
   mkdir "$_d/up" "$_d/wk" "$_d/pts"
   E2E_PASSWORD="$5" E2E_CODE="$6" expect -f "$E2E_DIR/answer.exp" \
-    unshare --mount --propagation private -- sh -c '
+    unshare --mount --propagation "$E2E_NS_MODE" -- sh -c '
       mount --bind "$1" /etc/pam.d/su || exit 97
       if [ -e /etc/pam.d/su-l ]; then mount --bind "$1" /etc/pam.d/su-l || exit 97; fi
       if [ ! -e /dev/log ]; then

@@ -12,6 +12,7 @@
 # (runuser), so su really asks; expect plays the person at the terminal.
 . "${SRC_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/e2e/lib.sh"
 e2e_init "$@"
+e2e_need_ns /etc/pam.d/su   # every point is an su (lib.sh): skipped, with the reason, where none can be made
 
 e2e_config e2e
 A=${E2E_TAG}a   # who runs su

@@ -104,7 +104,7 @@ A=${E2E_TAG}a
 e2e_user "$A"
 w=$(nr_wrong_code "$B")
 nr_log_mark
-check "a wrong code through su (root side, same directory): refused" e2e_su_refused "$A" "$B" "$(e2e_password "$B")" "$w"
+check_ns "a wrong code through su (root side, same directory): refused" e2e_su_refused "$A" "$B" "$(e2e_password "$B")" "$w"
 check "  counted on the one ledger (failures 1 after the success)" test "$(nr_failures "$B")" = 1
 
 # --- removal by the user ---------------------------------------------------------------

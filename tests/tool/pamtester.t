@@ -117,7 +117,7 @@ check "  (asked 'Verification code:')" test "$(e2e_prompts)" = code
 nr_unlock "$B"
 pwB=$(e2e_password "$B")
 check "ledger: wrong code through $B's pamtester: refused" pt_refused "$B" "$S" "$B" "$w"
-check "ledger: right password + wrong code through su ($A -> $B): refused" e2e_su_refused "$A" "$B" "$pwB" "$w"
+check_ns "ledger: right password + wrong code through su ($A -> $B): refused" e2e_su_refused "$A" "$B" "$pwB" "$w"
 check "  (su asked for the password, then the code)" test "$(e2e_prompts)" = password,code
 check "ledger: root's status: failures 2 (one from each side), not locked" \
   test "$(nr_failures "$B")" = 2 -a "$(nr_locked "$B" && echo locked)" = ""
@@ -130,7 +130,7 @@ if ! e2e_last_has 'locked' || [ "$(e2e_prompts)" != "" ]; then
 else
   ok "  pamtester: 'Account locked...' and no prompt"
 fi
-check "locked: su with the right password and the same right code: refused" e2e_su_refused "$A" "$B" "$pwB" "$nr_code"
+check_ns "locked: su with the right password and the same right code: refused" e2e_su_refused "$A" "$B" "$pwB" "$nr_code"
 check "  (su shows the locked message)" e2e_last_has 'locked'
 nr_unlock "$B"
 

@@ -51,6 +51,13 @@ tests_unit_test_ldap_pieces_SOURCES = tests/unit/test_ldap_pieces.cc tests/unit/
 tests_unit_test_ldap_pieces_CXXFLAGS = $(TEST_UNIT_CXXFLAGS) $(LDAP_CFLAGS)
 tests_unit_test_ldap_pieces_LDADD = libtotpldap.la $(TEST_UNIT_LIBS) $(LDAP_LIBS)
 
+# Trusted devices (issue 17): SSH_AUTH_INFO_0, digest, matching, expiry, eviction.
+check_PROGRAMS += tests/unit/test_trusted_device
+TESTS += tests/unit/test_trusted_device
+tests_unit_test_trusted_device_SOURCES = tests/unit/test_trusted_device.cc tests/unit/state_test_util.h
+tests_unit_test_trusted_device_CXXFLAGS = $(TEST_UNIT_CXXFLAGS)
+tests_unit_test_trusted_device_LDADD = $(TEST_UNIT_LIBS)
+
 # The import parsers (issue 16): google-authenticator's file, pam_oath's
 # users file and the checked reading of either, with hostile inputs.
 check_PROGRAMS += tests/unit/test_import
@@ -65,3 +72,11 @@ TESTS += tests/unit/test_key_ring
 tests_unit_test_key_ring_SOURCES = tests/unit/test_key_ring.cc tests/unit/state_test_util.h
 tests_unit_test_key_ring_CXXFLAGS = $(TEST_UNIT_CXXFLAGS)
 tests_unit_test_key_ring_LDADD = $(TEST_UNIT_LIBS)
+
+# Faults (issue 19): the clock set back (verdict and log line) and when
+# a whole-file write runs while_flushing (before the fsyncs).
+check_PROGRAMS += tests/unit/test_faults
+TESTS += tests/unit/test_faults
+tests_unit_test_faults_SOURCES = tests/unit/test_faults.cc tests/unit/state_test_util.h
+tests_unit_test_faults_CXXFLAGS = $(TEST_UNIT_CXXFLAGS)
+tests_unit_test_faults_LDADD = $(TEST_UNIT_LIBS)

@@ -4,9 +4,13 @@
 // load_settings.
 #include <fcntl.h>
 #include <ftw.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
@@ -642,6 +646,31 @@ void test_load_file(void**) {
   assert_int_equal(d->window, 1);
 }
 
+// The missing-default case on a host that has its own default file: in a
+// child with a mount namespace of its own (root only), an empty tmpfs on
+// the file's directory hides it from this process alone. 0: checked and
+// right; 77: no such namespace here (not root, a chroot, a container
+// without CAP_SYS_ADMIN); anything else: wrong.
+int default_missing_in_namespace() {
+  const pid_t pid = ::fork();
+  if (pid < 0) return 77;
+  if (pid == 0) {
+    if (::unshare(CLONE_NEWNS) != 0) ::_exit(77);
+    // Private first, so that the tmpfs below cannot reach the host.
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) ::_exit(77);
+    std::string dir(totp::kDefaultConfigPath);
+    dir.resize(dir.rfind('/'));
+    if (::mount("test_config", dir.c_str(), "tmpfs", 0, "mode=0755") != 0) ::_exit(77);
+    auto def = totp::load_settings(std::nullopt, std::vector<std::string_view>{"window=2"});
+    ::_exit(def.ok() && def->window == 2 && def->otp.digits == 6 ? 0 : 1);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return 1;
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
 void test_load_missing(void**) {
   // A named file must exist, whether from the tool or from config=.
   const std::string missing = g_dir + "/nope.conf";
@@ -665,10 +694,22 @@ void test_load_missing(void**) {
   assert_false(r5.ok());
   assert_true(contains(r5.error().message, "PAM argument: duplicate setting 'config'"));
 
-  // The default file missing means defaults (plus PAM arguments).
+  // The default file missing means defaults (plus PAM arguments). Only
+  // where this build's default path is free: a host that runs (or ran: dpkg
+  // -r keeps the conffile) pam_totp has its own file there, and the test
+  // must not depend on it. Nothing to check then, and not a cmocka skip():
+  // cmocka 1.1 prints "not ok # SKIP", which the TAP driver counts as a
+  // failure (a package rebuild on such a server failed in dh_auto_test).
   struct stat st {};
-  if (::lstat(totp::kDefaultConfigPath, &st) == 0) {
-    skip();  // this host has a real /etc/security/pam_totp.conf
+  if (::lstat(totp::kDefaultConfigPath, &st) == 0 || errno != ENOENT) {
+    const int hidden = default_missing_in_namespace();
+    if (hidden == 77) {
+      print_message("# %s exists on this host: the missing-default case is not checked here\n",
+                    totp::kDefaultConfigPath);
+    } else {
+      assert_int_equal(hidden, 0);
+    }
+    return;
   }
   auto def = totp::load_settings(std::nullopt, std::vector<std::string_view>{"window=2"});
   if (!def.ok()) fail_msg("default: %s", def.error().message.c_str());
