@@ -16,6 +16,7 @@ namespace {
 
 constexpr std::uint8_t kLedgerHasLastStep = 0x01;
 constexpr std::uint8_t kEnrolmentRevoked = 0x01;
+constexpr std::uint8_t kEnrolmentHasDevices = 0x02;
 constexpr std::size_t kEnrolmentFixedSize = 15 + kRecoverySaltSize + 1;
 
 bool algorithm_known(std::uint8_t a) {
@@ -80,7 +81,32 @@ Status validate_secret_and_params(const SecureBytes& secret, const OtpParams& ot
   return ok_status();
 }
 
-bool fits_version_1(const Enrolment& e) { return e.name.empty() && e.added.empty() && !e.revoked; }
+bool fits_version_1(const Enrolment& e) {
+  return e.name.empty() && e.added.empty() && !e.revoked && e.devices.list.empty();
+}
+
+bool same_digest(const TrustedDevice& a, const TrustedDevice& b) {
+  return constant_time_equal(std::span<const std::uint8_t>(a.digest), std::span<const std::uint8_t>(b.digest));
+}
+
+Status validate_devices(const Enrolment& e) {
+  const TrustedDevices& d = e.devices;
+  if (d.list.empty()) return ok_status();
+  if (e.revoked || e.state != EnrolmentState::active) {
+    return make_error(Errc::invalid_argument, "trusted devices belong to an active, unrevoked enrolment only");
+  }
+  if (d.key.size() != kDeviceKeySize) return make_error(Errc::invalid_argument, "trusted devices without their key");
+  if (d.list.size() > kMaxTrustedDevices) {
+    return make_error(Errc::invalid_argument, "more than " + std::to_string(kMaxTrustedDevices) + " trusted devices");
+  }
+  for (std::size_t i = 0; i < d.list.size(); ++i) {
+    if (!trusted_device_well_formed(d.list[i])) return make_error(Errc::invalid_argument, "bad trusted device entry");
+    for (std::size_t j = 0; j < i; ++j) {
+      if (same_digest(d.list[i], d.list[j])) return make_error(Errc::invalid_argument, "a trusted device listed twice");
+    }
+  }
+  return ok_status();
+}
 
 }  // namespace
 
@@ -112,7 +138,7 @@ Status validate_enrolment(const Enrolment& e) {
     for (std::size_t j = 0; j < i; ++j) clash = clash || e.added[j].name == a.name;
     if (clash) return make_error(Errc::invalid_argument, "two authenticators named '" + a.name + "'");
   }
-  return ok_status();
+  return validate_devices(e);
 }
 
 namespace {
@@ -124,6 +150,11 @@ std::size_t enrolment_size(const Enrolment& e, std::size_t secret_len, std::size
   for (std::size_t i = 0; i < std::min(e.added.size(), kMaxAuthenticators - 1); ++i) {
     n += 1 + std::min(e.added[i].name.size(), kMaxAuthenticatorNameSize) + 12 + 1 +
          std::min(e.added[i].secret.size(), kMaxSecretSize);
+  }
+  const std::size_t devices = std::min(e.devices.list.size(), kMaxTrustedDevices);
+  if (devices != 0) n += kDeviceKeySize + 1;
+  for (std::size_t i = 0; i < devices; ++i) {
+    n += kDeviceDigestSize + 16 + kKeyFingerprintSize + 1 + std::min(e.devices.list[i].address.size(), kMaxDeviceAddressSize);
   }
   return n;
 }
@@ -158,7 +189,8 @@ SecureBytes serialize_enrolment(const Enrolment& e) {
   SecureBytes out(enrolment_size(e, secret_len, hash_count));
   ByteWriter w(out.span());
   w.u8(v1 ? kEnrolmentFormatVersion : kEnrolmentFormatVersion2);
-  if (!v1) w.u8(e.revoked ? kEnrolmentRevoked : 0);
+  const std::size_t devices = std::min(e.devices.list.size(), kMaxTrustedDevices);
+  if (!v1) w.u8(static_cast<std::uint8_t>((e.revoked ? kEnrolmentRevoked : 0) | (devices != 0 ? kEnrolmentHasDevices : 0)));
   w.u8(static_cast<std::uint8_t>(e.state));
   write_params(w, e.otp);
   w.i64(non_negative(e.created));
@@ -176,6 +208,23 @@ SecureBytes serialize_enrolment(const Enrolment& e) {
     write_params(w, a.otp);
     w.i64(non_negative(a.created));
     write_secret(w, a.secret);
+  }
+  if (devices == 0) return out;
+  // A key of another size is cut or zero-padded (validate_enrolment refuses it first).
+  std::uint8_t key[kDeviceKeySize] = {};
+  std::copy_n(e.devices.key.data(), std::min(e.devices.key.size(), kDeviceKeySize), key);
+  w.bytes(key);
+  cleanse(key, sizeof key);
+  w.u8(static_cast<std::uint8_t>(devices));
+  for (std::size_t i = 0; i < devices; ++i) {
+    const TrustedDevice& d = e.devices.list[i];
+    w.bytes(d.digest);
+    w.i64(non_negative(d.created));
+    w.i64(non_negative(d.expires));
+    w.bytes(d.key);
+    const std::size_t len = std::min(d.address.size(), kMaxDeviceAddressSize);
+    w.u8(static_cast<std::uint8_t>(len));
+    w.bytes(std::span(reinterpret_cast<const std::uint8_t*>(d.address.data()), len));
   }
   return out;
 }
@@ -216,6 +265,29 @@ Result<std::string> read_name(SpanReader& r) {
   return name;
 }
 
+// device key | count u8 (1..kMaxTrustedDevices) | the devices, checked.
+Status read_devices(SpanReader& r, TrustedDevices& out) {
+  auto key = r.bytes(kDeviceKeySize);
+  const std::uint8_t count = r.u8();
+  if (!r.ok()) return enrolment_error("truncated trusted devices");
+  if (count == 0 || count > kMaxTrustedDevices) return enrolment_error("trusted device count " + std::to_string(count) + " out of range");
+  out.key = SecureBytes(key);
+  for (std::uint8_t i = 0; i < count; ++i) {
+    TrustedDevice d;
+    r.copy_to(d.digest);
+    d.created = r.i64();
+    d.expires = r.i64();
+    r.copy_to(d.key);
+    const std::uint8_t len = r.u8();
+    auto address = r.bytes(len);
+    if (!r.ok()) return enrolment_error("truncated trusted device");
+    d.address.assign(reinterpret_cast<const char*>(address.data()), address.size());
+    if (!trusted_device_well_formed(d)) return enrolment_error("bad trusted device entry");
+    out.list.push_back(std::move(d));
+  }
+  return ok_status();
+}
+
 }  // namespace
 
 Result<Enrolment> parse_enrolment(std::span<const std::uint8_t> bytes) {
@@ -229,11 +301,13 @@ Result<Enrolment> parse_enrolment(std::span<const std::uint8_t> bytes) {
   const bool v2 = version == kEnrolmentFormatVersion2;
   if (!v2 && bytes.size() > kMaxEnrolmentV1PlainSize) return make_error(Errc::too_large, "enrolment record: too large");
   Enrolment e;
+  bool has_devices = false;
   if (v2) {
     const std::uint8_t flags = r.u8();
     if (!r.ok()) return enrolment_error("truncated flags");
-    if ((flags & ~kEnrolmentRevoked) != 0) return enrolment_error("unknown flags");
+    if ((flags & ~(kEnrolmentRevoked | kEnrolmentHasDevices)) != 0) return enrolment_error("unknown flags");
     e.revoked = (flags & kEnrolmentRevoked) != 0;
+    has_devices = (flags & kEnrolmentHasDevices) != 0;
   }
   const std::uint8_t state = r.u8();
   if (!r.ok()) return enrolment_error("truncated header");
@@ -266,6 +340,7 @@ Result<Enrolment> parse_enrolment(std::span<const std::uint8_t> bytes) {
       TOTP_TRY_ASSIGN(a.secret, read_secret(r));
       e.added.push_back(std::move(a));
     }
+    if (has_devices) TOTP_TRY_STATUS(read_devices(r, e.devices));
     // The written form of anything version 1 can hold is version 1: one
     // encoding per enrolment (same_enrolment_bytes compares encodings).
     if (fits_version_1(e)) return enrolment_error("version 2 form of a version 1 enrolment");
@@ -348,6 +423,8 @@ Record clone_record(const Record& r) {
     c.enrolment.added.push_back(Authenticator{a.name, a.secret.clone(), a.otp, a.created});
   }
   c.enrolment.revoked = r.enrolment.revoked;
+  c.enrolment.devices.key = r.enrolment.devices.key.clone();
+  c.enrolment.devices.list = r.enrolment.devices.list;
   c.ledger = r.ledger;
   return c;
 }

@@ -15,6 +15,7 @@
 #include "core/recovery.h"
 #include "core/result.h"
 #include "core/secure_bytes.h"
+#include "core/trusted_device.h"
 
 namespace totp {
 
@@ -22,6 +23,7 @@ constexpr std::size_t kMinSecretSize = 10;   // 80 bits
 constexpr std::size_t kMaxSecretSize = 64;
 constexpr std::size_t kMaxRecoveryCodes = 32;
 constexpr std::size_t kMaxRhostSize = 64;    // longer rhosts are cut
+static_assert(kMaxRhostSize == kMaxDeviceAddressSize);
 
 constexpr std::size_t kMaxAuthenticators = 8;          // per account, the first included
 constexpr std::size_t kMaxAuthenticatorNameSize = 32;
@@ -58,6 +60,9 @@ struct Enrolment {
   // nobody has, `added` is empty, the recovery codes stay (they let the
   // user enrol again through the helper).
   bool revoked = false;
+  // Trusted devices (core/trusted_device.h): none while revoked; ended by a
+  // recovery code, revoke, remove, a new enrolment and `forget`.
+  TrustedDevices devices;
 };
 
 // The authenticators a login checks: the first (when active) and the added
@@ -110,10 +115,14 @@ bool same_enrolment_bytes(const Enrolment& a, const Enrolment& b);
 // they were); anything else in version 2. Version 1 plaintext:
 //   version u8 | state u8 | algorithm u8 | digits u8 | period u16 | created i64
 //   | secret length u8 | secret | recovery salt (16) | hash count u8 | hashes (32 each)
-// Version 2: version u8 (2) | flags u8 (bit 0: revoked) | the version 1 body
-// after its version byte | name length u8 | name | added count u8 | each
-// added: name length u8 | name | algorithm u8 | digits u8 | period u16
-// | created i64 | secret length u8 | secret.
+// Version 2: version u8 (2) | flags u8 (bit 0: revoked, bit 1: has trusted
+// devices) | the version 1 body after its version byte | name length u8
+// | name | added count u8 | each added: name length u8 | name | algorithm u8
+// | digits u8 | period u16 | created i64 | secret length u8 | secret; then,
+// with bit 1 only: device key (32) | device count u8 (1..kMaxTrustedDevices)
+// | each device: digest (32) | created i64 | expires i64 | key fingerprint
+// (32) | address length u8 | address. An enrolment without trusted devices
+// is written exactly as before they existed (version 1 when it fits).
 // and the ledger plaintext is exactly kLedgerPlainSize bytes:
 //   version u8 | flags u8 (bit 0: last_used_step present) | last_used_step u64
 //   | fail_count u32 | first_fail_time i64 | locked_until i64 | last_login_time i64
@@ -126,12 +135,16 @@ constexpr std::uint8_t kLedgerFormatVersion = 1;
 constexpr std::size_t kMaxEnrolmentV1PlainSize =
     15 + kMaxSecretSize + kRecoverySaltSize + 1 + kMaxRecoveryCodes * kRecoveryHashSize;
 constexpr std::size_t kMaxAddedAuthenticatorSize = 1 + kMaxAuthenticatorNameSize + 12 + 1 + kMaxSecretSize;
+constexpr std::size_t kMaxTrustedDeviceSize = kDeviceDigestSize + 16 + kKeyFingerprintSize + 1 + kMaxDeviceAddressSize;
 constexpr std::size_t kMaxEnrolmentPlainSize = kMaxEnrolmentV1PlainSize + 1 + 1 + kMaxAuthenticatorNameSize + 1 +
-                                               (kMaxAuthenticators - 1) * kMaxAddedAuthenticatorSize;
+                                               (kMaxAuthenticators - 1) * kMaxAddedAuthenticatorSize +
+                                               kDeviceKeySize + 1 + kMaxTrustedDevices * kMaxTrustedDeviceSize;
 
 // Checks every field of an enrolment against the caps the parser enforces
 // (secret size, algorithm, digits, period, state, hash count, names unique
-// and valid, added authenticators' secrets and parameters, one period). The store
+// and valid, added authenticators' secrets and parameters, one period;
+// trusted devices: a 32-byte key with any, at most kMaxTrustedDevices, each
+// well formed, digests unique, none on a revoked or pending one). The store
 // refuses to write an enrolment that would not parse back.
 Status validate_enrolment(const Enrolment& e);
 

@@ -33,6 +33,8 @@ class LocalBackend final : public Backend {
   Result<Issued> regenerate(const SecureBytes* proof) override { return svc_.regenerate_recovery_codes(proof); }
   Status remove(const SecureBytes* proof, const std::string* name) override { return svc_.remove(proof, name); }
   Status unlock() override { return svc_.unlock(); }
+  Result<DevicesReport> devices() override { return svc_.devices(); }
+  Result<std::size_t> forget_devices(const std::string* id) override { return svc_.forget_devices(id); }
   bool privileged() const override { return true; }
 
  private:
@@ -134,6 +136,29 @@ class HelperBackend final : public Backend {
   }
 
   Status unlock() override { return make_error(Errc::permission, "only root can unlock an account"); }
+
+  Result<DevicesReport> devices() override {
+    auto r = call(Json{{"op", "devices"}});
+    if (!r) return r.error();
+    return devices_from_wire(*r);
+  }
+
+  Result<std::size_t> forget_devices(const std::string* id) override {
+    Json req{{"op", "forget"}};
+    if (id != nullptr) {
+      req["id"] = *id;
+    } else {
+      req["all"] = true;
+    }
+    auto r = call(req);
+    if (!r) return r.error();
+    auto n = int_field(*r, "forgotten");
+    if (!n || *n < 0 || *n > static_cast<std::int64_t>(kMaxTrustedDevices)) {
+      return make_error(Errc::parse_error, "helper reply: bad forget reply");
+    }
+    return static_cast<std::size_t>(*n);
+  }
+
   bool privileged() const override { return false; }
 
  private:

@@ -30,6 +30,9 @@ class Backend {
   virtual Result<Issued> regenerate(const SecureBytes* proof) = 0;
   virtual Status remove(const SecureBytes* proof, const std::string* name) = 0;
   virtual Status unlock() = 0;
+  // Trusted devices: list; forget `id` (nullptr: all), how many.
+  virtual Result<DevicesReport> devices() = 0;
+  virtual Result<std::size_t> forget_devices(const std::string* id) = 0;
   // True when no proof is needed (root).
   virtual bool privileged() const = 0;
 };

@@ -3,6 +3,8 @@
 
 #include <string>
 
+#include "core/trusted_device.h"
+
 namespace totp::setup {
 
 namespace {
@@ -36,6 +38,8 @@ Allowed allowed_for(Command c) {
     case Command::import: return {true, false, true, false};
     case Command::rekey: return {false, false, true, false};
     case Command::revoke: return {true, false, true, false};
+    case Command::devices: return {true, false, false, false};
+    case Command::forget: return {true, false, true, false};
     case Command::help: return {false, false, false, false};
   }
   return {false, false, false, false};
@@ -63,6 +67,8 @@ const char* command_name(Command c) noexcept {
     case Command::import: return "import";
     case Command::rekey: return "rekey";
     case Command::revoke: return "revoke";
+    case Command::devices: return "devices";
+    case Command::forget: return "forget";
     case Command::help: return "help";
   }
   return "?";
@@ -71,7 +77,7 @@ const char* command_name(Command c) noexcept {
 std::optional<Command> parse_command(std::string_view name) noexcept {
   for (Command c : {Command::enroll, Command::init, Command::status, Command::recovery_codes, Command::remove,
                     Command::unlock, Command::migrate, Command::list, Command::import, Command::rekey,
-                    Command::revoke, Command::help}) {
+                    Command::revoke, Command::devices, Command::forget, Command::help}) {
     if (name == command_name(c)) return c;
   }
   return std::nullopt;
@@ -185,6 +191,14 @@ ParseOutcome parse_command_line(std::span<const std::string_view> args) {
       auto v = take_value(name);
       if (!v || v->empty()) return fail("--name needs an authenticator name");
       o.name = std::string(*v);
+    } else if (name == "--id") {
+      if (o.id) return fail("--id given twice");
+      auto v = take_value(name);
+      if (!v || v->empty()) return fail("--id needs a device ID (see totp-setup devices)");
+      std::string id(*v);
+      for (char& c : id) c = (c >= 'A' && c <= 'F') ? static_cast<char>(c - 'A' + 'a') : c;
+      if (!valid_device_id(id)) return fail("--id: a device ID is 8 hex digits, as 'totp-setup devices' shows it");
+      o.id = std::move(id);
     } else if (name == "--algorithm") {
       if (o.algorithm) return fail("--algorithm given twice");
       auto v = take_value(name);
@@ -237,7 +251,7 @@ ParseOutcome parse_command_line(std::span<const std::string_view> args) {
   if (o.command != Command::import && (!o.import_from.empty() || o.file || o.remove_source)) {
     return fail("'" + cmd + "' does not take --from, --file or --remove-source");
   }
-  if (o.all && o.command != Command::import && o.command != Command::revoke) {
+  if (o.all && o.command != Command::import && o.command != Command::revoke && o.command != Command::forget) {
     return fail("'" + cmd + "' does not take --all");
   }
   if (o.sessions && o.command != Command::revoke) return fail("'" + cmd + "' does not take --sessions");
@@ -261,6 +275,8 @@ ParseOutcome parse_command_line(std::span<const std::string_view> args) {
     }
   }
   if (o.command == Command::revoke && o.all == o.user.has_value()) return fail("'revoke' needs --user NAME or --all");
+  if (o.id && o.command != Command::forget) return fail("'" + cmd + "' does not take --id");
+  if (o.command == Command::forget && o.all == o.id.has_value()) return fail("'forget' needs --all or --id ID");
   return out;
 }
 
@@ -287,6 +303,8 @@ std::string usage_text(std::optional<Command> command) {
            "  import          take over google-authenticator or pam_oath users (root)\n"
            "  rekey           a new master key; every record sealed again (root)\n"
            "  revoke          revoke users' second factor after a breach (root)\n"
+           "  devices         the trusted devices that log in without a code (remember)\n"
+           "  forget          end trusted devices: they are asked for a code again\n"
            "  help [COMMAND]  show help for a command\n"
            "\n"
            "Options:\n"
@@ -409,6 +427,24 @@ std::string usage_text(std::optional<Command> command) {
              "  --user NAME     revoke this user\n"
              "  --all           revoke every enrolled user\n"
              "  --sessions      also end the user's running sessions\n"
+             "  --yes           do not ask for confirmation\n" +
+             common;
+    case Command::devices:
+      return "Usage: totp-setup devices [--user NAME] [--json]\n"
+             "List the trusted devices (the remember setting): an SSH key and the address\n"
+             "it came from that log in without a code until the time shown. Each has an ID\n"
+             "for 'forget'.\n"
+             "\n"
+             "  --user NAME     this user's devices (root; default: yours)\n" +
+             common;
+    case Command::forget:
+      return "Usage: totp-setup forget (--all | --id ID) [--user NAME] [--yes] [--json]\n"
+             "End trusted devices: their next login is asked for a code again. No code is\n"
+             "needed (this makes nothing weaker).\n"
+             "\n"
+             "  --all           every trusted device\n"
+             "  --id ID         the device with this ID (see 'totp-setup devices')\n"
+             "  --user NAME     this user's devices (root; default: yours)\n"
              "  --yes           do not ask for confirmation\n" +
              common;
     case Command::help:

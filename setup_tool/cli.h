@@ -13,7 +13,7 @@
 
 namespace totp::setup {
 
-enum class Command { enroll, init, status, recovery_codes, remove, unlock, migrate, list, import, rekey, revoke, help };
+enum class Command { enroll, init, status, recovery_codes, remove, unlock, migrate, list, import, rekey, revoke, devices, forget, help };
 
 // Exit statuses (documented in totp-setup(1)).
 constexpr int kExitOk = 0;
@@ -37,7 +37,8 @@ struct Options {
   // import --from google-authenticator|oath [--file PATH] [--all] [--remove-source]
   std::string import_from;
   std::optional<std::string> file;
-  bool all = false;            // import --all, revoke --all
+  bool all = false;            // import --all, revoke --all, forget --all
+  std::optional<std::string> id;  // forget --id ID (a trusted device)
   bool remove_source = false;  // import --remove-source
   bool sessions = false;       // revoke --sessions
   // enroll --add --name NAME (another authenticator), remove --name NAME

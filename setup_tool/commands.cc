@@ -156,6 +156,8 @@ int run_command(const Options& opts) {
     case Command::import: return run_import(ctx);
     case Command::rekey: return run_rekey(ctx);
     case Command::revoke: return run_revoke(ctx);
+    case Command::devices: return run_devices(ctx);
+    case Command::forget: return run_forget(ctx);
     case Command::help: break;
   }
   return kExitUsage;

@@ -30,6 +30,8 @@ int run_list(const Context& ctx);    // list_command.cc
 int run_import(const Context& ctx);  // import_command.cc
 int run_rekey(const Context& ctx);   // rekey_command.cc
 int run_revoke(const Context& ctx);  // revoke_command.cc
+int run_devices(const Context& ctx);  // devices_command.cc
+int run_forget(const Context& ctx);   // devices_command.cc
 
 // One line "totp-setup: MESSAGE" on stderr; returns `status`.
 int fail(int status, const std::string& message);

@@ -20,6 +20,7 @@ libtotpsetup_la_SOURCES = \
 	setup_tool/lockout.h setup_tool/lockout.cc \
 	setup_tool/signal_block.h \
 	setup_tool/account_service.h setup_tool/account_service.cc setup_tool/account_login.cc \
+	setup_tool/account_devices.cc setup_tool/devices_command.cc \
 	setup_tool/helper_login.h setup_tool/helper_login.cc \
 	setup_tool/output.h setup_tool/output.cc \
 	setup_tool/status_report.h setup_tool/status_report.cc \

@@ -251,4 +251,40 @@ Result<Issued> codes_from_wire(const Json& j) {
   return issued;
 }
 
+Json devices_to_wire(const DevicesReport& d) {
+  Json list = Json::array();
+  for (const DeviceInfo& x : d.devices) {
+    list.push_back(Json{{"id", x.id}, {"key", x.key}, {"from", x.from}, {"since", x.since}, {"until", x.until}});
+  }
+  return Json{{"ok", true}, {"user", d.user}, {"remember", d.remember}, {"devices", std::move(list)}};
+}
+
+Result<DevicesReport> devices_from_wire(const Json& j) {
+  auto user = string_field(j, "user");
+  auto remember = int_field(j, "remember");
+  auto list = j.find("devices");
+  if (!user || !remember || list == j.end() || !list->is_array()) return bad_reply("devices fields missing");
+  if (!printable(*user, kMaxUserNameSize) || *remember < 0 || *remember > kMaxRememberSeconds ||
+      list->size() > kMaxTrustedDevices) {
+    return bad_reply("devices fields out of range");
+  }
+  DevicesReport d;
+  d.user = std::string(*user);
+  d.remember = *remember;
+  for (const Json& x : *list) {
+    if (!x.is_object()) return bad_reply("bad device");
+    auto id = string_field(x, "id");
+    auto key = string_field(x, "key");
+    auto from = string_field(x, "from");
+    auto since = int_field(x, "since");
+    auto until = int_field(x, "until");
+    if (!id || !key || !from || !since || !until || !valid_device_id(*id) || !printable(*key, 64) ||
+        !key->starts_with("SHA256:") || !valid_device_address(*from)) {
+      return bad_reply("bad device");
+    }
+    d.devices.push_back(DeviceInfo{std::string(*id), std::string(*key), std::string(*from), *since, *until});
+  }
+  return d;
+}
+
 }  // namespace totp::setup

@@ -14,6 +14,10 @@
 //   {"op":"confirm", "code":CODE}                 code from the new secret
 //   {"op":"recovery_codes", "proof":CODE}         new recovery codes
 //   {"op":"remove", "proof":CODE, "name":NAME?}   name: only that authenticator
+//   {"op":"devices"}                              trusted devices
+//       -> {"ok":true, "user":U, "remember":N, "devices":[{"id","key","from","since","until"}...]}
+//   {"op":"forget", "id":ID | "all":true}         end one or every trusted device
+//       -> {"ok":true, "forgotten":N}
 //   {"op":"login_state", "user":NAME}             before the prompt (PAM module)
 //       -> {"ok":true, "build":B, "enrolled":BOOL, "locked":BOOL, "digits":N, "revoked":BOOL}
 //   {"op":"login", "user":NAME, "answer":TEXT | "unseen":true,
@@ -76,9 +80,9 @@ class MessageReader {
 
 // A request as the helper takes it (see parse_request).
 struct Request {
-  std::string op;  // status, begin, confirm, recovery_codes, remove, login_state or login
+  std::string op;  // status, begin, confirm, recovery_codes, remove, devices, forget, login_state or login
   std::map<std::string, SecureBytes, std::less<>> secrets;  // string fields but op: proof, code, user, answer, ...
-  std::map<std::string, bool, std::less<>> flags;           // boolean fields: yes, unseen
+  std::map<std::string, bool, std::less<>> flags;           // boolean fields: yes, unseen, all
   // nullptr when the field is absent.
   const SecureBytes* secret(std::string_view key) const;
   std::optional<bool> flag(std::string_view key) const;
@@ -148,6 +152,8 @@ Result<StatusReport> status_from_wire(const Json& j);
 void offer_to_wire(Json& reply, const Offer& o);
 Result<Offer> offer_from_wire(const Json& j);
 void codes_to_wire(Json& reply, const Issued& issued);
+Json devices_to_wire(const DevicesReport& d);
+Result<DevicesReport> devices_from_wire(const Json& j);
 Result<Issued> codes_from_wire(const Json& j);
 
 }  // namespace totp::setup

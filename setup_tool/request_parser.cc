@@ -41,9 +41,11 @@ constexpr OpRule kOpRules[] = {
     {"confirm", false, true, false, false},         {"recovery_codes", true, false, false, false},
     {"remove", true, false, false, false},          {"login_state", false, false, false, true},
     {"login", false, false, false, true},
+    // Trusted devices: forget takes "id" or "all" (checked below).
+    {"devices", false, false, false, false},        {"forget", false, false, false, false},
 };
-constexpr std::string_view kRequestKeys[] = {"op",     "proof", "code",    "yes",    "user",
-                                             "answer", "rhost", "service", "unseen", "name"};
+constexpr std::string_view kRequestKeys[] = {"op",     "proof", "code",    "yes",    "user", "answer",
+                                             "rhost", "service", "unseen", "name", "id",   "all"};
 
 Error invalid(std::string why) { return make_error(Errc::invalid_argument, std::move(why)); }
 
@@ -123,17 +125,20 @@ class RequestParser : detail::JsonCursor {
     const std::string where = " in " + req.op;
     const bool login = req.op == "login";
     for (const auto& [key, value] : req.secrets) {
-      if (key == "yes" || key == "unseen") return invalid(key + " is not a boolean");
+      if (key == "yes" || key == "unseen" || key == "all") return invalid(key + " is not a boolean");
       const bool allowed = (key == "proof" && rule->proof) || (key == "code" && rule->code) ||
                            (key == "user" && rule->login) ||
                            // an authenticator's name: begin (--add) and remove (--name)
                            (key == "name" && (req.op == "begin" || req.op == "remove")) ||
+                           (key == "id" && req.op == "forget") ||
                            ((key == "answer" || key == "rhost" || key == "service") && login);
       if (!allowed) return invalid("unexpected field" + where);
     }
     for (const auto& [key, value] : req.flags) {
-      if (key != "yes" && key != "unseen") return invalid(key + " is not a string");
-      if ((key == "yes" && !rule->yes) || (key == "unseen" && !login)) return invalid("unexpected field" + where);
+      if (key != "yes" && key != "unseen" && key != "all") return invalid(key + " is not a string");
+      if ((key == "yes" && !rule->yes) || (key == "unseen" && !login) || (key == "all" && req.op != "forget")) {
+        return invalid("unexpected field" + where);
+      }
     }
     if (rule->code) {
       const SecureBytes* code = req.secret("code");
@@ -142,6 +147,10 @@ class RequestParser : detail::JsonCursor {
     if (rule->login) {
       const SecureBytes* user = req.secret("user");
       if (user == nullptr || user->empty()) return invalid(req.op + " needs a user");
+    }
+    if (req.op == "forget") {
+      const bool all = req.flag("all").value_or(false);
+      if (all == (req.secret("id") != nullptr)) return invalid("forget needs an id or all, not both");
     }
     if (login) {
       const bool unseen = req.flag("unseen").value_or(false);

@@ -6,7 +6,10 @@
 //
 //   pam_driver --confdir DIR --service NAME --user NAME [--rhost HOST]
 //              [--answer TEXT | --answer-hex HEX]... [--silent] [--setcred]
-//              [--check-host-state]
+//              [--check-host-state] [--pam-env NAME=VALUE]...
+//
+// --pam-env puts NAME=VALUE into the PAM environment before
+// pam_authenticate, as sshd does with SSH_AUTH_INFO_0 (ExposeAuthInfo).
 //
 // --check-host-state compares what a module must not change in its host
 // (open fds, threads, umask, cwd, signal dispositions and masks, rlimits) before
@@ -31,6 +34,7 @@ namespace {
 struct Options {
   std::string confdir, service, user, rhost;
   std::vector<std::string> answers;
+  std::vector<std::string> pam_env;
   bool silent = false, setcred = false, check_host_state = false;
 };
 
@@ -207,6 +211,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--silent") o.silent = true;
     else if (a == "--setcred") o.setcred = true;
     else if (a == "--check-host-state") o.check_host_state = true;
+    else if (a == "--pam-env") o.pam_env.push_back(value());
     else usage(("unknown option " + a).c_str());
   }
   if (o.confdir.empty() || o.service.empty() || o.user.empty()) usage("--confdir, --service and --user are required");
@@ -229,6 +234,9 @@ int main(int argc, char** argv) {
     return rc == 0 ? 101 : rc;
   }
   if (!o.rhost.empty()) pam_set_item(pamh, PAM_RHOST, o.rhost.c_str());
+  for (const std::string& e : o.pam_env) {
+    if (pam_putenv(pamh, e.c_str()) != PAM_SUCCESS) usage("pam_putenv failed");
+  }
   rc = pam_authenticate(pamh, o.silent ? PAM_SILENT : 0);
   std::string changed;
   if (o.check_host_state) {

@@ -370,6 +370,159 @@ void test_clone_record(void**) {
   assert_ptr_not_equal(r.enrolment.secret.data(), c.enrolment.secret.data());
 }
 
+// An active enrolment with `n` trusted devices (made as a login would).
+Enrolment with_devices(std::size_t n, std::size_t added = 0) {
+  Enrolment e = added == 0 ? make_enrolment(Algorithm::sha1, 6, 30, 20, 3, EnrolmentState::active)
+                           : with_authenticators(added);
+  e.revoked = false;
+  for (std::size_t i = 0; i < n; ++i) {
+    SshKey key{"ssh-ed25519", {0, 0, 0, 11, 's', 's', 'h', '-', 'e', 'd', '2', '5', '5', '1', '9',
+                               static_cast<std::uint8_t>(i)}};
+    const std::string address = "192.0.2." + std::to_string(i) + std::string(i == 0 ? 50 : 0, 'x');
+    auto r = remember_trusted_device(e.devices, "alice", key, address, 1800000000 + static_cast<std::int64_t>(i),
+                                     kMaxTrustedDeviceLifetime);
+    assert_true(r.ok());
+  }
+  return e;
+}
+
+void test_enrolment_with_devices(void**) {
+  for (std::size_t added : {std::size_t{0}, std::size_t{2}, kMaxAuthenticators - 1}) {
+    for (std::size_t n : {std::size_t{1}, std::size_t{3}, kMaxTrustedDevices}) {
+      const Enrolment e = with_devices(n, added);
+      expect_ok(validate_enrolment(e));
+      const SecureBytes bytes = serialize_enrolment(e);
+      assert_int_equal(bytes[0], kEnrolmentFormatVersion2);
+      assert_int_equal(bytes[1] & 0x02, 0x02);
+      assert_true(bytes.size() <= kMaxEnrolmentPlainSize);
+      auto back = parse_enrolment(bytes.span());
+      expect_ok(back, "round trip with devices");
+      expect_same_enrolment(e, *back);
+      assert_int_equal(back->devices.list.size(), n);
+      assert_true(constant_time_equal(back->devices.key.span(), e.devices.key.span()));
+      for (std::size_t i = 0; i < n; ++i) {
+        const TrustedDevice& a = e.devices.list[i];
+        const TrustedDevice& b = back->devices.list[i];
+        assert_true(a.digest == b.digest && a.key == b.key);
+        assert_true(a.created == b.created && a.expires == b.expires);
+        assert_string_equal(a.address.c_str(), b.address.c_str());
+      }
+      assert_int_equal(back->added.size(), added);
+      // Canonical, and same_enrolment_bytes sees the devices.
+      assert_true(constant_time_equal(bytes.span(), serialize_enrolment(*back).span()));
+      assert_true(same_enrolment_bytes(e, *back));
+      Enrolment fewer = with_devices(n, added);
+      clear_trusted_devices(fewer.devices);
+      assert_false(same_enrolment_bytes(e, fewer));
+      // Every truncation and any trailing byte is refused.
+      for (std::size_t cut = 0; cut < bytes.size(); ++cut) assert_false(parse_enrolment(bytes.span().first(cut)).ok());
+      SecureBytes longer = bytes.clone();
+      longer.push_back(0);
+      assert_false(parse_enrolment(longer.span()).ok());
+    }
+  }
+  // The largest enrolment there can be fits the cap (and the state file).
+  Enrolment big = with_devices(kMaxTrustedDevices, kMaxAuthenticators - 1);
+  big.secret = SecureBytes(kMaxSecretSize);
+  big.recovery_hashes.resize(kMaxRecoveryCodes);
+  for (TrustedDevice& d : big.devices.list) d.address = std::string(kMaxDeviceAddressSize, 'a');
+  for (Authenticator& a : big.added) a.secret = SecureBytes(kMaxSecretSize);
+  for (std::size_t i = 0; i < big.added.size(); ++i) {
+    big.added[i].name = std::string(kMaxAuthenticatorNameSize - 1, 'n') + static_cast<char>('a' + i);
+  }
+  big.name = std::string(kMaxAuthenticatorNameSize, 'f');
+  expect_ok(validate_enrolment(big));
+  const SecureBytes max = serialize_enrolment(big);
+  assert_int_equal(max.size(), kMaxEnrolmentPlainSize);
+  assert_true(parse_enrolment(max.span()).ok());
+  // A record without devices stays as it was: version 1 when it fits, and
+  // no flag bit 1 in version 2.
+  Enrolment none = with_devices(2);
+  clear_trusted_devices(none.devices);
+  assert_int_equal(serialize_enrolment(none)[0], kEnrolmentFormatVersion);
+  const SecureBytes v2 = serialize_enrolment(with_authenticators(1));
+  assert_int_equal(v2[1] & 0x02, 0);
+}
+
+void test_enrolment_devices_refusals(void**) {
+  // validate_enrolment
+  Enrolment e = with_devices(2);
+  e.revoked = true;
+  assert_false(validate_enrolment(e).ok());  // revoked keeps none
+  e = with_devices(2);
+  e.state = EnrolmentState::pending;
+  assert_false(validate_enrolment(e).ok());  // pending has none
+  e = with_devices(2);
+  e.devices.key = SecureBytes(16);
+  assert_false(validate_enrolment(e).ok());  // no 32-byte key
+  e = with_devices(2);
+  e.devices.list[1].digest = e.devices.list[0].digest;
+  assert_false(validate_enrolment(e).ok());  // one digest twice
+  e = with_devices(2);
+  e.devices.list[0].expires = e.devices.list[0].created + kMaxTrustedDeviceLifetime + 1;
+  assert_false(validate_enrolment(e).ok());  // longer than 30 days
+  e = with_devices(2);
+  e.devices.list[0].expires = e.devices.list[0].created;
+  assert_false(validate_enrolment(e).ok());  // ends when it starts
+  e = with_devices(2);
+  e.devices.list[0].address = "a b";
+  assert_false(validate_enrolment(e).ok());  // a space in the address
+  e = with_devices(2);
+  e.devices.list[0].address.clear();
+  assert_false(validate_enrolment(e).ok());  // no address
+  e = with_devices(kMaxTrustedDevices);
+  e.devices.list.push_back(e.devices.list[0]);
+  e.devices.list.back().digest[0] ^= 1;
+  assert_false(validate_enrolment(e).ok());  // one too many
+
+  // Hostile bytes. Layout of the tail: key (32) | count | devices.
+  const Enrolment good = with_devices(1);
+  const SecureBytes bytes = serialize_enrolment(good);
+  const std::size_t entry = kDeviceDigestSize + 16 + kKeyFingerprintSize + 1 + good.devices.list[0].address.size();
+  const std::size_t count_at = bytes.size() - entry - 1;
+  const std::size_t created_at = count_at + 1 + kDeviceDigestSize;
+  const std::size_t expires_at = created_at + 8;
+  const std::size_t len_at = expires_at + 8 + kKeyFingerprintSize;
+  assert_true(parse_enrolment(bytes.span()).ok());
+  auto refused = [&](std::size_t at, std::uint8_t value) {
+    SecureBytes b = bytes.clone();
+    b[at] = value;
+    return !parse_enrolment(b.span()).ok();
+  };
+  assert_true(refused(count_at, 0));                                    // flag set, no device
+  assert_true(refused(count_at, 2));                                    // fewer than said
+  assert_true(refused(count_at, kMaxTrustedDevices + 1));               // too many
+  assert_true(refused(expires_at + 7, 0x80));                           // negative expiry
+  assert_true(refused(created_at + 7, 0x80));                           // negative creation
+  assert_true(refused(expires_at + 3, 0x7f));                           // far more than 30 days
+  assert_true(refused(len_at, 0));                                      // empty address
+  assert_true(refused(len_at, static_cast<std::uint8_t>(kMaxDeviceAddressSize + 1)));  // too long
+  assert_true(refused(len_at + 1, ' '));                                // a space
+  assert_true(refused(len_at + 1, 0x7f));                               // a control byte
+  assert_true(refused(1, 0x06));                                        // unknown flag with it
+  // Flag without devices at the end; devices without the flag (trailing data).
+  SecureBytes no_tail = bytes.clone();
+  no_tail.truncate(count_at - kDeviceKeySize);
+  assert_false(parse_enrolment(no_tail.span()).ok());
+  SecureBytes no_flag = bytes.clone();
+  no_flag[1] = 0;
+  assert_false(parse_enrolment(no_flag.span()).ok());
+  // The revoked flag with devices.
+  SecureBytes revoked = bytes.clone();
+  revoked[1] = 0x03;
+  assert_false(parse_enrolment(revoked.span()).ok());
+}
+
+void test_clone_record_devices(void**) {
+  Record r;
+  r.enrolment = with_devices(3);
+  const Record c = clone_record(r);
+  assert_int_equal(c.enrolment.devices.list.size(), 3);
+  assert_true(constant_time_equal(c.enrolment.devices.key.span(), r.enrolment.devices.key.span()));
+  assert_ptr_not_equal(c.enrolment.devices.key.data(), r.enrolment.devices.key.data());
+  assert_true(same_enrolment_bytes(c.enrolment, r.enrolment));
+}
+
 }  // namespace
 
 int main() {
@@ -385,6 +538,9 @@ int main() {
       cmocka_unit_test(test_clone_record),
       cmocka_unit_test(test_enrolment_version_2),
       cmocka_unit_test(test_enrolment_version_2_refusals),
+      cmocka_unit_test(test_enrolment_with_devices),
+      cmocka_unit_test(test_enrolment_devices_refusals),
+      cmocka_unit_test(test_clone_record_devices),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
