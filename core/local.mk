@@ -25,6 +25,9 @@ libtotpcore_la_SOURCES = \
 	core/rekey.h core/rekey.cc \
 	core/policy.h core/policy.cc \
 	core/login_decision.h core/login_decision.cc \
+	core/notify.h core/notify.cc \
+	core/trusted_device.h core/trusted_device.cc \
+	core/remembered_login.h core/remembered_login.cc \
 	core/boot_rule.h core/boot_rule.cc \
 	core/import_common.h core/import_text.h core/import_text.cc \
 	core/import_file.h core/import_file.cc \

@@ -28,7 +28,9 @@
 #include "core/key.h"
 #include "core/log.h"
 #include "core/login_decision.h"
+#include "core/notify.h"
 #include "core/policy.h"
+#include "core/remembered_login.h"
 #include "core/store_factory.h"
 #include "pam_module/answer.h"
 #include "pam_module/conversation.h"
@@ -125,6 +127,8 @@ class Login {
     if ((*record)->enrolment.revoked) return revoked();
     if ((*record)->enrolment.state != EnrolmentState::active) return not_enrolled("enrolment pending");
     const int digits = (*record)->enrolment.otp.digits;
+    // A trusted device gets in without a code, locked or not (remember).
+    if (trusted_device(**record)) return PAM_SUCCESS;
     if (is_locked((*record)->ledger, std::time(nullptr))) return locked();
     record->reset();  // the secret is not needed any more in this copy
 
@@ -281,7 +285,52 @@ class Login {
       return refuse(LOG_ERR, state_error_reason(written.error()));
     }
     if (!logged) log_verdict(verdict);
+    // Once the verdict is on record; never through the helper (it sends).
+    notify_login(settings_, verdict, ctx_);
+    if (verdict.decision == Decision::accepted_totp) remember_device(store);
     return conclude(verdict);
+  }
+
+  // remember (pam_totp(8) TRUSTED DEVICES): for the prompting flow and
+  // use_first_pass / try_first_pass as root, never for kept_code (the code
+  // was typed with the password already) nor through the helper (no ssh
+  // there). Whether this login comes from a trusted device; `device_` is
+  // kept for remember_device.
+  bool trusted_device(const Record& record) {
+    if (settings_.remember <= 0 || settings_.kept_code) return false;
+    device_ = login_device(user_, pam_getenv(pamh_, "SSH_AUTH_INFO_0"), ctx_.rhost);
+    if (!device_) {
+      log_event(ctx_, LOG_DEBUG, "remember: no SSH public key (ExposeAuthInfo) or no remote address: not a device");
+      return false;
+    }
+    auto trusted = trusted_device_login(record, *device_, std::time(nullptr), settings_.remember);
+    if (!trusted) {
+      log_event(ctx_, LOG_WARNING, "remember: " + trusted.error().message + "; a code is asked");
+      return false;
+    }
+    if (!trusted->has_value()) return false;
+    log_event(ctx_, LOG_INFO, trusted_login_log_line(**trusted));
+    return true;
+  }
+
+  // After an accepted TOTP code: remember this device. The login stands
+  // whatever happens here; a failed write only means it is not remembered.
+  void remember_device(RecordStore& store) {
+    if (!device_) return;
+    TrustedLogin written;
+    const std::int64_t now = std::time(nullptr);
+    Status st = store.update(user_, [&](std::optional<Record>& rec) {
+      written = TrustedLogin{};  // decided again on a fresher record: only the last round counts
+      return remember_login_device(rec, *device_, now, settings_.remember, written);
+    });
+    if (!st) {
+      log_event(ctx_, LOG_WARNING, "remember: device not remembered: " + state_error_reason(st.error()));
+      return;
+    }
+    if (!written.id.empty()) {
+      log_event(ctx_, LOG_INFO, "remembered device " + written.id + " (key " + written.key + ", until " +
+                                    utc_time_text(written.until) + ")");
+    }
   }
 
   int refuse(int priority, const std::string& reason) {
@@ -350,6 +399,7 @@ class Login {
   Settings settings_;
   std::string user_;
   std::optional<SecureBytes> kept_;  // kept_code: the code split_code kept
+  std::optional<LoginDevice> device_;  // remember: this login's SSH key and address
 };
 
 }  // namespace

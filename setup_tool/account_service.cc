@@ -8,6 +8,7 @@
 #include "core/boot_rule.h"
 #include "core/login_decision.h"
 #include "core/key.h"
+#include "core/notify.h"
 #include "core/recovery.h"
 #include "core/uri.h"
 #include "setup_tool/lockout.h"
@@ -126,6 +127,24 @@ AccountService::AccountService(Settings settings, std::unique_ptr<RecordStore> s
 
 void AccountService::audit_change(std::string_view action, const AuditFields& fields) const {
   audit(actor_, action, user_, fields);
+  // The changes that notify_command hears of (core/notify.h): one event per
+  // audit line, so once per user (revoke --all: once for each).
+  std::optional<NotifyKind> kind;
+  if (action == "enrol") kind = NotifyKind::enrol;
+  if (action == "replace") kind = NotifyKind::replace;
+  if (action == "remove") kind = NotifyKind::remove;
+  if (action == "revoke") kind = NotifyKind::revoke;
+  if (kind) notify_change(*kind);
+}
+
+void AccountService::notify_change(NotifyKind kind, std::optional<std::size_t> recovery_left) const {
+  NotifyEvent event;
+  event.kind = kind;
+  event.user = user_;
+  event.service = "totp-setup";
+  event.time = now();
+  event.recovery_left = recovery_left;
+  notify(settings_, event);
 }
 
 Result<StatusReport> AccountService::status() const {
@@ -136,13 +155,21 @@ Result<StatusReport> AccountService::status() const {
 
 Status AccountService::with_proof(const SecureBytes* proof, const Action& action) {
   std::optional<Error> refusal;
+  std::optional<std::size_t> recovery_left;  // set: a recovery code was the proof
   const std::int64_t t = now();
+  // Whenever the whole record is written, expired trusted devices go.
+  const auto act = [&](Record& r) -> Result<RecordStore::Write> {
+    auto w = action(r);
+    if (w && *w == RecordStore::Write::everything) prune_trusted_devices(r.enrolment.devices, t);
+    return w;
+  };
   auto mutate = [&](std::optional<Record>& rec, const RecordStore::OnRecord& on_record) -> Result<RecordStore::Write> {
+    recovery_left.reset();  // an optimistic store may decide again
     if (!is_active(rec)) {
       refusal = make_error(Errc::not_found, user_ + " is not enrolled");
       return RecordStore::Write::nothing;
     }
-    if (caller_ == Caller::root) return action(*rec);
+    if (caller_ == Caller::root) return act(*rec);
     Ledger& ledger = rec->ledger;
     // Counted in an earlier round of an optimistic store: neither counted
     // again nor refused for a lock that may be its own count.
@@ -177,8 +204,11 @@ Status AccountService::with_proof(const SecureBytes* proof, const Action& action
       if (!found->has_value()) return wrong(wrong_code_error());
       auto& hashes = rec->enrolment.recovery_hashes;
       hashes.erase(hashes.begin() + static_cast<std::ptrdiff_t>(**found));
+      // As at login: a used recovery code ends every trusted device.
+      clear_trusted_devices(rec->enrolment.devices);
+      recovery_left = hashes.size();
       record_success(ledger);
-      auto w = action(*rec);
+      auto w = act(*rec);
       if (!w) return w;
       // The used recovery code must be gone even if the action wrote less.
       if (*w == RecordStore::Write::nothing || *w == RecordStore::Write::ledger_only) return RecordStore::Write::everything;
@@ -206,7 +236,7 @@ Status AccountService::with_proof(const SecureBytes* proof, const Action& action
     }
     ledger.last_used_step = checked->accepted_step;
     record_success(ledger);
-    auto w = action(*rec);
+    auto w = act(*rec);
     if (!w) return w;
     if (*w == RecordStore::Write::nothing) return RecordStore::Write::ledger_only;
     return w;
@@ -216,6 +246,8 @@ Status AccountService::with_proof(const SecureBytes* proof, const Action& action
     return store_->update_checked(user_, mutate);
   }();
   if (!st) return st;
+  // The recovery code is used up whatever the action decided.
+  if (recovery_left) notify_change(NotifyKind::recovery_code_used, recovery_left);
   if (refusal) return *refusal;
   return ok_status();
 }
@@ -378,6 +410,7 @@ Result<Issued> AccountService::activate_added(std::optional<std::uint64_t> used_
       return RecordStore::Write::nothing;
     }
     e.added.push_back(Authenticator{name, d.secret.clone(), d.otp, t});
+    prune_trusted_devices(e.devices, t);
     // The confirming code must not open a login afterwards.
     if (used_step && (!rec->ledger.last_used_step || *rec->ledger.last_used_step < *used_step)) {
       rec->ledger.last_used_step = used_step;
@@ -501,6 +534,7 @@ Result<bool> AccountService::revoke() {
       e.secret = unknown.clone();
       e.name.clear();
       e.added.clear();
+      clear_trusted_devices(e.devices);
       return RecordStore::Write::everything;
     });
   }();

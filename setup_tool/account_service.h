@@ -27,6 +27,7 @@
 #include "core/audit.h"
 #include "core/config.h"
 #include "core/login_decision.h"
+#include "core/notify.h"
 #include "core/otp.h"
 #include "core/record.h"
 #include "core/result.h"
@@ -62,6 +63,20 @@ struct StatusReport {
   std::size_t recovery_codes_left = 0;
   std::int64_t locked_until = 0;  // 0: not locked now; INT64_MAX: until root unlocks
   std::uint32_t failures = 0;     // failures in the current interval
+};
+
+// One trusted device as `devices` shows it (core/trusted_device.h).
+struct DeviceInfo {
+  std::string id;    // device_id: what `forget --id` takes
+  std::string key;   // the SSH key's fingerprint, "SHA256:..."
+  std::string from;  // the address
+  std::int64_t since = 0;
+  std::int64_t until = 0;  // when it ends under the remember setting now
+};
+struct DevicesReport {
+  std::string user;
+  std::int64_t remember = 0;  // the setting (0: off, the devices are not used)
+  std::vector<DeviceInfo> devices;
 };
 
 // A new secret offered for scanning; not stored anywhere yet.
@@ -123,6 +138,14 @@ class AccountService {
   // revoked already. Errc::not_found when not enrolled.
   Result<bool> revoke();
 
+  // Trusted devices (account_devices.cc). Listing and forgetting make
+  // nothing weaker, so neither needs a proof; self acts on its own account
+  // only (the helper's real uid). Errc::not_found when not enrolled.
+  Result<DevicesReport> devices() const;
+  // `id` nullptr: every device. How many were forgotten; Errc::not_found
+  // when no device has that ID.
+  Result<std::size_t> forget_devices(const std::string* id);
+
   // Who the audit lines name (core/audit.h). Root's tool: this process;
   // the helper sets its caller.
   void set_actor(Actor actor) { actor_ = std::move(actor); }
@@ -160,6 +183,7 @@ class AccountService {
   Result<Issued> activate(std::optional<std::uint64_t> used_step);
   Result<Issued> activate_added(std::optional<std::uint64_t> used_step);
   void audit_change(std::string_view action, const AuditFields& fields = {}) const;
+  void notify_change(NotifyKind kind, std::optional<std::size_t> recovery_left = std::nullopt) const;
   std::int64_t now() const { return clock_ ? clock_() : static_cast<std::int64_t>(::time(nullptr)); }
 
   Settings settings_;

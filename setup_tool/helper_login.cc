@@ -6,6 +6,7 @@
 
 #include "core/log.h"
 #include "core/login_decision.h"
+#include "core/notify.h"
 
 namespace totp::setup {
 
@@ -52,6 +53,8 @@ LoginReply answer_login_request(AccountService& svc, const Request& req, const s
   // The module's nullok never applies here: a not-enrolled verdict is only
   // possible if the enrolment vanished between the two requests.
   log_verdict(ctx, *verdict, false);
+  // The helper judged, so the helper sends the event (the module does not).
+  notify_login(svc.settings(), *verdict, ctx);
   out.reply = Json{{"ok", true},
                    {"decision", decision_name(verdict->decision)},
                    {"now_locked", verdict->now_locked},

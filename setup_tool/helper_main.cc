@@ -30,6 +30,7 @@
 #include "core/config.h"
 #include "core/key.h"
 #include "core/log.h"
+#include "core/notify.h"
 #include "core/store_factory.h"
 #include "setup_tool/account_service.h"
 #include "setup_tool/helper_login.h"
@@ -246,6 +247,23 @@ class HelperSession {
       log("recovery codes regenerated");
       return reply_secret(out);
     }
+    if (req.op == "devices") {
+      auto r = svc.devices();
+      if (!r) return reply_error(r.error());
+      return reply(devices_to_wire(*r));
+    }
+    if (req.op == "forget") {
+      // Acts on the caller's own account only, like every op here.
+      std::optional<std::string> id;
+      if (const SecureBytes* i = req.secret("id"); i != nullptr) {
+        if (!valid_device_id(i->view())) return refuse("bad device id");
+        id = std::string(i->view());
+      }
+      auto r = svc.forget_devices(id ? &*id : nullptr);
+      if (!r) return reply_error(r.error());
+      log("trusted devices forgotten: " + std::to_string(*r));
+      return reply(Json{{"ok", true}, {"forgotten", *r}});
+    }
     if (req.op == "login_state" || req.op == "login") {
       // One login per helper: a second judgment in the same process would
       // be a way around "one answer per attempt" bookkeeping in the module.
@@ -311,6 +329,10 @@ int run(int argc) {
   const struct passwd* pw = getpwuid(uid);
   if (pw == nullptr || pw->pw_name == nullptr) die_early("the calling user has no passwd entry");
   std::string user = pw->pw_name;
+  // notify_command runs as nobody; the drop below gives up what switching
+  // to nobody takes, so a relay that keeps it is started first, when the
+  // system config names a command (core/notify.h).
+  if (auto relay_settings = load_helper_settings()) start_notify_relay(*relay_settings);
   drop_privileges();
   openlog("totp-helper", LOG_PID, LOG_AUTHPRIV);
 

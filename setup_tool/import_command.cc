@@ -29,6 +29,7 @@
 #include "core/import_file.h"
 #include "core/import_google.h"
 #include "core/import_oath.h"
+#include "core/notify.h"
 #include "core/record.h"
 #include "core/recovery.h"
 #include "core/store.h"
@@ -134,6 +135,13 @@ class Importer {
       return false;
     }
     audit(current_actor(true), "import", user, {{"from", from_}});
+    // For notify_command an import is an enrolment (or a replacement).
+    NotifyEvent event;
+    event.kind = existed ? NotifyKind::replace : NotifyKind::enrol;
+    event.user = user;
+    event.service = "totp-setup";
+    event.time = now;
+    notify(settings_, event);
     report.imported.push_back(Imported{user, from_, path, hashes.size()});
     if (!ctx_.opts.json) {
       std::string line = (existed ? "replaced the enrolment of " : "imported ") + user + " from " + path;

@@ -48,7 +48,8 @@ PAM_TESTS = \
 	tests/pam/hostile_answers.sh \
 	tests/pam/module_hygiene.sh \
 	tests/pam/name_alias.sh \
-	tests/pam/boot_rule.sh
+	tests/pam/boot_rule.sh \
+	tests/pam/notify.sh
 TESTS += $(PAM_TESTS)
 dist_check_SCRIPTS += $(PAM_TESTS)
 EXTRA_DIST += tests/pam/lib.sh

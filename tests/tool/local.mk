@@ -10,6 +10,7 @@ EXTRA_DIST += tests/tool/lib.sh tests/tool/qr_text_to_pgm.py tests/tool/selfenro
 	tests/tool/helper_attack.t
 EXTRA_DIST += tests/tool/import.t
 EXTRA_DIST += tests/tool/list.t tests/tool/audit.t
+EXTRA_DIST += tests/tool/notify.t
 
 check_PROGRAMS += tests/tool/test_setup_units
 TESTS += tests/tool/test_setup_units

@@ -25,3 +25,9 @@ TESTS += tests/unit/test_audit
 tests_unit_test_audit_SOURCES = tests/unit/test_audit.cc
 tests_unit_test_audit_CXXFLAGS = $(TEST_UNIT_CXXFLAGS)
 tests_unit_test_audit_LDADD = $(TEST_UNIT_LIBS)
+# The event hook's environment and command checks (core/notify, issue 17).
+check_PROGRAMS += tests/unit/test_notify
+TESTS += tests/unit/test_notify
+tests_unit_test_notify_SOURCES = tests/unit/test_notify.cc
+tests_unit_test_notify_CXXFLAGS = $(TEST_UNIT_CXXFLAGS)
+tests_unit_test_notify_LDADD = $(TEST_UNIT_LIBS)
