@@ -25,7 +25,7 @@ libtotpcore_la_SOURCES = \
 	core/rekey.h core/rekey.cc \
 	core/policy.h core/policy.cc \
 	core/login_decision.h core/login_decision.cc \
-	core/notify.h core/notify.cc \
+	core/notify.h core/notify.cc core/notify_relay.h core/notify_relay.cc \
 	core/trusted_device.h core/trusted_device.cc \
 	core/remembered_login.h core/remembered_login.cc \
 	core/boot_rule.h core/boot_rule.cc \
