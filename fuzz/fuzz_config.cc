@@ -23,6 +23,9 @@ void check_invariants(const totp::Settings& s) {
                   s.issuer.size() <= 128 && !s.prompt.empty() && s.prompt.size() <= 128 &&
                   (int{s.use_first_pass} + int{s.try_first_pass} + int{s.split_code} + int{s.kept_code}) <= 1;
   if (!ok) std::abort();
+  if (s.recovery_codes < 1 || s.recovery_codes > 32) std::abort();
+  if (s.remember < 0 || s.remember > totp::kMaxRememberSeconds) std::abort();
+  if (!s.notify_command.empty() && s.notify_command[0] != '/') std::abort();
   for (char c : s.prompt)
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) std::abort();
 }
