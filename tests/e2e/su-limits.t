@@ -30,8 +30,11 @@ e2e_init "$@"
 e2e_need_ns /etc/pam.d/su   # every point is an su: skipped, with the reason, where no namespace can be made
 for t in prlimit python3 mount flock; do command -v $t >/dev/null 2>&1 || skip_all "$t not installed"; done
 
-DENY=5
-e2e_config e2e "deny = $DENY" "unlock_time = 600"
+DENY=3   # deny+2 wrong codes per limit, each costs su's failure delay (about 3 s)
+# window 4: nine codes are accepted at any moment, so the right codes the
+# suite needs (two or three per limit) rarely wait for a new time step.
+E2E_WINDOW=4
+e2e_config e2e "deny = $DENY" "unlock_time = 600" "window = $E2E_WINDOW"
 A=${E2E_TAG}a   # who runs su (the attacker's shell)
 B=${E2E_TAG}b   # enrolled target
 C=${E2E_TAG}c   # target without an enrolment (control)
@@ -89,7 +92,7 @@ log_mark() { mark=$(wc -l <"$LOG"); }
 log_write_error() { log_since | grep -qiE 'not recorded|state file|write|too large|limit'; }
 locked_now() { root_status | jq -e '.locked_until != null' >/dev/null; }
 # right_code: a right code in $x that no login used yet: for the earliest
-# step after the last one used that is still accepted (window 1), waiting
+# step after the last one used that is still accepted (E2E_WINDOW), waiting
 # for the next step when all of them are used, with 8 s left in the step.
 # code_seen CLS: after a login with $x: a code that was judged (let in or
 # refused after the prompt) counts as used; one that su never got to judge
@@ -99,9 +102,9 @@ last_step=0
 right_code() {
   e2e_fresh_step "$B" 8
   cur=$(( $(date +%s) / PERIOD ))
-  s=$((last_step + 1)); [ $s -lt $((cur - 1)) ] && s=$((cur - 1))
-  if [ $s -gt $((cur + 1)) ]; then
-    sleep $(( (s - 1) * PERIOD - $(date +%s) ))
+  s=$((last_step + 1)); [ $s -lt $((cur - E2E_WINDOW)) ] && s=$((cur - E2E_WINDOW))
+  if [ $s -gt $((cur + E2E_WINDOW)) ]; then
+    sleep $(( (s - E2E_WINDOW) * PERIOD - $(date +%s) ))
     e2e_fresh_step "$B" 8
   fi
   x=$(e2e_code "$B" $((s - $(date +%s) / PERIOD)))
