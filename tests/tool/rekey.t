@@ -280,7 +280,11 @@ check "  all 30 log in" logins_ok $USERS
 check "  no temp file left in the state directory" cond '[ -z "$(ls -A "$T/state" | grep "\.tmp$")" ]'
 
 # --- a damaged record --------------------------------------------------------------------------
-printf '\001' | dd of="$T/state/rk07" bs=1 seek=40 conv=notrunc 2>/dev/null
+# Flip every bit of byte 40 (writing a fixed byte left the record intact
+# whenever it already held that byte: 1 run in 256).
+b=$(od -An -tu1 -j40 -N1 "$T/state/rk07" | tr -d ' ')
+printf "\\$(printf '%03o' $(( 255 - b )))" | dd of="$T/state/rk07" bs=1 seek=40 conv=notrunc 2>/dev/null
+check "  (byte 40 of rk07 changed)" cond '[ "$(od -An -tu1 -j40 -N1 "$T/state/rk07" | tr -d " ")" = $(( 255 - b )) ]'
 rekey
 check "a damaged record: rekey exit 1, rk07 named, the others resealed, .previous kept" \
   cond '[ $RC = 1 ] && grep -q "^failed rk07: " "$T/out" && grep -q "could not be sealed" "$T/err" && [ -e "$KEY.previous" ]'
